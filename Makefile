@@ -1,0 +1,72 @@
+# Two commands do all the set-up:  `make lab`  and  `make test`  (see README.md).
+# Every target that needs Python first makes .venv from the pinned requirements; a second run
+# reuses it and reinstalls only when a pinned file or pyproject.toml changed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+                --nbval-kernel-startup-timeout 120
+
+.PHONY: lab test unit nbval lint format notebooks bench student lock clean help
+
+help:
+	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
+	@echo "make test       set up .venv, then ruff + unit tests + nbval replay of every notebook"
+	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
+	@echo "make bench      execute every notebook headless; print seconds and peak memory"
+	@echo "make student    write student versions to student/ (solutions removed)"
+	@echo "make lock       re-resolve requirements*.in into the locked requirements*.txt"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
+	    "Python 3.11 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	    -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_index.ipynb
+
+test: lint unit nbval
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests notebooks
+	$(BIN)/ruff format --check helpers tests notebooks
+
+format: $(STAMP)
+	$(BIN)/ruff format helpers tests notebooks
+	$(BIN)/ruff check --fix helpers tests notebooks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks
+
+notebooks: $(STAMP)
+	$(BIN)/python -m helpers.execute --in-place $(if $(FORCE),--force) notebooks/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python -m helpers.execute --bench --json build/bench.json notebooks/*.ipynb
+
+student: $(STAMP)
+	$(BIN)/python -m helpers.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
+
+# Resolve the direct pins in a throw-away venv and record every installed version.
+lock:
+	rm -rf build/lock && $(PYTHON) -m venv build/lock
+	build/lock/bin/python -m pip install --quiet -r requirements.in
+	{ echo "# Locked from requirements.in by 'make lock'. Do not edit by hand."; \
+	  build/lock/bin/python -m pip freeze --all --exclude pip --exclude setuptools; } > requirements.txt
+	build/lock/bin/python -m pip install --quiet -r requirements-dev.in -c requirements.txt
+	{ echo "# Locked from requirements-dev.in by 'make lock' (on top of requirements.txt). Do not edit by hand."; \
+	  build/lock/bin/python -m pip freeze --all --exclude pip --exclude setuptools \
+	    | grep -vxF -f requirements.txt; } > requirements-dev.txt
+	rm -rf build/lock
+
+clean:
+	rm -rf $(VENV) build student .pytest_cache

@@ -1,0 +1,66 @@
+"""The pip route (`make`) and the conda route (environment.yml) install the same pinned set."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s#]+)")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pins(path: Path) -> dict:
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = PIN.match(line.strip().lstrip("- ").strip())
+        if match:
+            pins[_canonical(match[1])] = match[2]
+    return pins
+
+
+def test_every_direct_dependency_is_pinned_exactly_with_a_reason():
+    for name in ("requirements.in", "requirements-dev.in"):
+        for line in (ROOT / name).read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                assert PIN.match(line), f"{name}: not an exact pin: {line!r}"
+                assert "#" in line, f"{name}: say who needs it: {line!r}"
+
+
+def test_lock_files_hold_the_direct_pins():
+    locked = _pins(ROOT / "requirements.txt") | _pins(ROOT / "requirements-dev.txt")
+    direct = _pins(ROOT / "requirements.in") | _pins(ROOT / "requirements-dev.in")
+    for name, version in direct.items():
+        assert locked.get(name) == version, (
+            f"{name}: .in pins {version}, lock has {locked.get(name)}"
+        )
+
+
+def test_lock_files_do_not_overlap():
+    runtime, dev = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements-dev.txt")
+    assert not set(runtime) & set(dev)
+
+
+def test_environment_yml_installs_the_same_pins():
+    text = (ROOT / "environment.yml").read_text()
+    direct = _pins(ROOT / "requirements.in") | _pins(ROOT / "requirements-dev.in")
+    assert _pins(ROOT / "environment.yml") == direct
+    assert "- -r requirements.txt" in text and "- -r requirements-dev.txt" in text
+
+
+def test_python_version_agrees_everywhere():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11,<3.12"
+    assert "- python=3.11" in (ROOT / "environment.yml").read_text()
+    assert "(3, 11)" in (ROOT / "Makefile").read_text()
+
+
+def test_ci_runs_make_test_and_nothing_else():
+    commands = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert commands[-1] == "make test"
