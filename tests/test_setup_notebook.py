@@ -1,0 +1,70 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+import helpers
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter: import state and environment start clean."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+
+
+def test_numpy_lesson_does_not_import_tensorflow():
+    out = _run(
+        "import sys, json, helpers; rng = helpers.setup_notebook(3);"
+        "print(json.dumps(['tensorflow' in sys.modules, 'keras' in sys.modules]))"
+    )
+    assert json.loads(out.stdout) == [False, False]
+
+
+def test_returned_generator_and_global_state_are_seeded():
+    code = (
+        "import json, random, numpy as np, helpers; rng = helpers.setup_notebook(7);"
+        "print(json.dumps([rng.random(), random.random(), np.random.rand()]))"
+    )
+    first, second = json.loads(_run(code).stdout), json.loads(_run(code).stdout)
+    assert first == second
+    other = json.loads(_run(code.replace("setup_notebook(7)", "setup_notebook(8)")).stdout)
+    assert other[0] != first[0]
+
+
+@pytest.mark.slow
+def test_tensorflow_is_seeded_and_its_startup_banner_silenced():
+    code = (
+        "import helpers; helpers.setup_notebook(1, tensorflow=True);"
+        "import tensorflow as tf; print(float(tf.random.uniform([])))"
+    )
+    first, second = _run(code), _run(code)
+    assert first.stdout == second.stdout
+    # nbval compares stderr: a banner here would break every TensorFlow notebook's replay
+    assert first.stderr == ""
+
+
+def test_matplotlib_style_is_applied():
+    helpers.setup_notebook(0)
+    import matplotlib.pyplot as plt
+
+    assert plt.rcParams["axes.grid"] is True
+    assert plt.rcParams["axes.spines.top"] is False
+
+
+@pytest.mark.parametrize("seed", [-1, -100])
+def test_negative_seed_is_a_value_error(seed):
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        helpers.setup_notebook(seed)
+
+
+@pytest.mark.parametrize("seed", [1.5, "0", None, True])
+def test_seed_of_wrong_type_is_a_type_error(seed):
+    with pytest.raises(TypeError, match="seed must be an int"):
+        helpers.setup_notebook(seed)
+
+
+def test_tensorflow_flag_must_be_a_bool():
+    with pytest.raises(TypeError, match="tensorflow must be True or False"):
+        helpers.setup_notebook(0, tensorflow="yes")
