@@ -1,0 +1,74 @@
+"""Reading, running and safely writing notebooks (used by execute, release and grade).
+
+Every notebook runs in a fresh kernel of *this* Python environment, whatever kernels a person
+has registered elsewhere, so `make` and the tests always use the pinned set in `.venv`.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+NBFORMAT_VERSION = 4
+
+
+def read_notebook(path) -> nbformat.NotebookNode:
+    """Return the notebook at ``path`` (nbformat 4), raising a clear error if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"notebook not found: {path}")
+    try:
+        return nbformat.read(path, as_version=NBFORMAT_VERSION)
+    except Exception as error:  # nbformat raises several unrelated types for bad JSON
+        raise ValueError(f"{path} is not a readable notebook: {error}") from None
+
+
+def write_atomically(nb: nbformat.NotebookNode, path) -> None:
+    """Write ``nb`` to ``path`` through a temporary file in the same folder and one rename,
+    so a crash or a full disk never leaves half a notebook behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            nbformat.write(nb, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def current_env_kernel_manager() -> AsyncKernelManager:
+    """Return a kernel manager that starts ipykernel with this interpreter."""
+    km = AsyncKernelManager(kernel_name="python3")
+    km.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    return km
+
+
+def make_client(nb, *, cwd, timeout: int = 600, allow_errors: bool = False) -> NotebookClient:
+    """Return an nbclient client for ``nb`` that runs in ``cwd`` with this env's kernel."""
+    return NotebookClient(
+        nb,
+        km=current_env_kernel_manager(),
+        timeout=timeout,
+        allow_errors=allow_errors,
+        interrupt_on_timeout=True,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+
+
+def kernel_peak_mb(client: NotebookClient):
+    """Return the kernel process's peak resident memory in MB (Linux), or None elsewhere."""
+    process = getattr(getattr(client.km, "provisioner", None), "process", None)
+    status = Path(f"/proc/{getattr(process, 'pid', '')}/status")
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # reported in kB
+    except OSError:
+        pass
+    return None
