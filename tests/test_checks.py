@@ -1,0 +1,249 @@
+"""Each check passes the reference and a different-but-correct version, and rejects the
+mistakes students really make with a message that names the case and gives the right hint."""
+
+import numpy as np
+import pytest
+
+from helpers import checks, softmax
+
+# ---- softmax -------------------------------------------------------------------------------
+
+
+def softmax_naive(Z):
+    T = np.exp(Z)
+    return T / T.sum(axis=0, keepdims=True)
+
+
+def softmax_wrong_axis(Z):
+    T = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return T / T.sum(axis=1, keepdims=True)
+
+
+def softmax_global_max(Z):
+    T = np.exp(Z - Z.max())
+    return T / T.sum(axis=0, keepdims=True)
+
+
+def softmax_whole_matrix(Z):
+    T = np.exp(Z - Z.max(axis=0))
+    return T / T.sum()
+
+
+def softmax_no_return(Z):
+    np.exp(Z) / np.exp(Z).sum(axis=0)
+
+
+def softmax_log_sum_exp(Z):  # correct, written differently
+    top = Z.max(axis=0)
+    return np.exp(Z - (top + np.log(np.exp(Z - top).sum(axis=0))))
+
+
+# ---- one_hot -------------------------------------------------------------------------------
+
+
+def one_hot_rows(labels, C):
+    return np.eye(C)[labels]
+
+
+def one_hot_inferred_C(labels, C):
+    return np.eye(labels.max() + 1)[:, labels]
+
+
+def one_hot_unchecked(labels, C):
+    return np.eye(C)[:, labels]
+
+
+def one_hot_by_comparison(labels, C):  # correct, written differently
+    labels = np.asarray(labels)
+    if np.any((labels < 0) | (labels >= C)):
+        raise ValueError("label out of range")
+    return (np.arange(C)[:, None] == labels[None, :]).astype(float)
+
+
+# ---- cross_entropy_cost ----------------------------------------------------------------------
+
+
+def cost_no_mean(Y_hat, Y):
+    return float(-np.sum(Y * np.log(Y_hat)))
+
+
+def cost_mean_of_all_entries(Y_hat, Y):
+    return float(-np.mean(Y * np.log(Y_hat)))
+
+
+def cost_no_minus(Y_hat, Y):
+    return float(np.sum(Y * np.log(Y_hat)) / Y.shape[1])
+
+
+def cost_binary_formula(Y_hat, Y):
+    return float(-np.sum(Y * np.log(Y_hat) + (1 - Y) * np.log(1 - Y_hat)) / Y.shape[1])
+
+
+def cost_as_array(Y_hat, Y):
+    return -np.sum(Y * np.log(Y_hat), axis=0, keepdims=True) / Y.shape[1]
+
+
+def cost_true_class_only(Y_hat, Y):  # correct, written differently
+    return float(-np.mean(np.log(Y_hat[Y.argmax(axis=0), np.arange(Y.shape[1])])))
+
+
+# ---- softmax_regression_step -----------------------------------------------------------------
+
+
+def _forward(W, b, X):
+    return softmax.softmax(W @ X + b)
+
+
+def step_wrong_sign(W, b, X, Y, learning_rate):
+    Y_hat = _forward(W, b, X)
+    dZ = Y - Y_hat
+    m = X.shape[1]
+    cost = softmax.cross_entropy_cost(Y_hat, Y)
+    return W - learning_rate * dZ @ X.T / m, b - learning_rate * dZ.mean(1, keepdims=True), cost
+
+
+def step_no_one_over_m(W, b, X, Y, learning_rate):
+    Y_hat = _forward(W, b, X)
+    dZ = Y_hat - Y
+    cost = softmax.cross_entropy_cost(Y_hat, Y)
+    return W - learning_rate * dZ @ X.T, b - learning_rate * dZ.sum(1, keepdims=True), cost
+
+
+def step_cost_after_update(W, b, X, Y, learning_rate):
+    W, b, _ = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
+    return W, b, softmax.cross_entropy_cost(_forward(W, b, X), Y)
+
+
+def step_in_place(W, b, X, Y, learning_rate):
+    W_new, b_new, cost = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
+    W[...] = W_new
+    b[...] = b_new
+    return W, b, cost
+
+
+def step_bias_lost_its_shape(W, b, X, Y, learning_rate):
+    W, b, cost = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
+    return W, b.ravel(), cost
+
+
+def step_with_einsum(W, b, X, Y, learning_rate):  # correct, written differently
+    m = X.shape[1]
+    Y_hat = _forward(W, b, X)
+    cost = -np.einsum("ij,ij->", Y, np.log(Y_hat)) / m
+    dZ = Y_hat - Y
+    return (
+        W - learning_rate * np.einsum("cm,nm->cn", dZ, X) / m,
+        b - learning_rate * (dZ @ np.ones((m, 1)) / m),
+        cost,
+    )
+
+
+CASES = {
+    "softmax": (
+        checks.check_softmax,
+        softmax.softmax,
+        [softmax_log_sum_exp],
+        [
+            (softmax_naive, "large logits", "subtract each column's maximum"),
+            (softmax_wrong_axis, "worked example", "axis=0"),
+            (softmax_global_max, "very different scales", "not the maximum of the whole"),
+            (softmax_whole_matrix, "5 examples, one per column", "normalize each column"),
+            (softmax_no_return, "worked example", "None (is a `return` missing?)"),
+        ],
+    ),
+    "one_hot": (
+        checks.check_one_hot,
+        softmax.one_hot,
+        [one_hot_by_comparison],
+        [
+            (one_hot_rows, "labels [1, 0, 3]", "(C, m), not (m, C)"),
+            (one_hot_inferred_C, "C larger than the largest label", "not labels.max() + 1"),
+            (one_hot_unchecked, "label equal to C", "raise ValueError"),
+        ],
+    ),
+    "cross_entropy_cost": (
+        checks.check_cross_entropy_cost,
+        softmax.cross_entropy_cost,
+        [cost_true_class_only],
+        [
+            (cost_no_mean, "4 examples", "divide by m"),
+            (cost_mean_of_all_entries, "4 examples", "not by C*m"),
+            (cost_no_minus, "4 examples", "the sign is flipped"),
+            (cost_binary_formula, "4 examples", "divide by m"),
+            (cost_as_array, "4 examples", "a single number"),
+        ],
+    ),
+    "softmax_regression_step": (
+        checks.check_softmax_regression_step,
+        softmax.softmax_regression_step,
+        [step_with_einsum],
+        [
+            (step_wrong_sign, "W and b after one step", "dZ = Y_hat - Y"),
+            (step_no_one_over_m, "W and b after one step", "/ m"),
+            (step_cost_after_update, "cost is the one before", "old W and b"),
+            (step_in_place, "W and b after one step", "modified in place"),
+            (step_bias_lost_its_shape, "W and b after one step", "shape (3, 1)"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_reference_passes(name, capsys):
+    check, reference, _, _ = CASES[name]
+    check(reference)
+    assert capsys.readouterr().out.startswith(f"✓ {name}: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "correct"), [(n, f) for n, c in CASES.items() for f in c[2]], ids=lambda x: str(x)
+)
+def test_a_different_correct_implementation_passes(name, correct, capsys):
+    CASES[name][0](correct)
+    assert "checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "case", "says"),
+    [(n, *w) for n, c in CASES.items() for w in c[3]],
+    ids=lambda x: getattr(x, "__name__", str(x))[:30],
+)
+def test_a_plausible_mistake_is_rejected_with_a_helpful_message(name, wrong, case, says):
+    with pytest.raises(checks.CheckFailure) as failure:
+        CASES[name][0](wrong)
+    message = str(failure.value)
+    assert message.startswith(f"✗ {name} — case ")
+    assert case in message.splitlines()[0]
+    assert "expected" in message and "got" in message
+    assert says in message
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_untouched_stub_fails_with_a_clear_message(name):
+    def stub(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(checks.CheckFailure, match=r"NotImplementedError\n  hint: replace"):
+        CASES[name][0](stub)
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("not_a_function", [None, 3, "softmax"])
+def test_passing_something_other_than_a_function_is_explained(name, not_a_function):
+    with pytest.raises(checks.CheckFailure, match="expected a function"):
+        CASES[name][0](not_a_function)
+
+
+def test_an_exception_inside_the_students_code_is_reported_not_raised():
+    def broken(Z):
+        return Z / undefined_name  # noqa: F821
+
+    with pytest.raises(checks.CheckFailure, match="got NameError: name 'undefined_name'"):
+        checks.check_softmax(broken)
+
+
+def test_every_graded_function_has_a_check_and_a_reference():
+    for exercise in checks.EXERCISES.values():
+        assert callable(exercise.check)
+        assert callable(getattr(exercise.reference_module, exercise.function))
