@@ -1,0 +1,151 @@
+"""What a reader relies on in every notebook, read with nbformat."""
+
+import itertools
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+FORBIDDEN = {
+    "sys.path": re.compile(r"\bsys\.path\b"),
+    "%cd": re.compile(r"^\s*%cd\b", re.M),
+    "%%file / %%writefile": re.compile(r"^\s*%%(write)?file\b", re.M),
+    "import *": re.compile(r"^\s*from\s+\S+\s+import\s+\*", re.M),
+}
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _markdown(nb):
+    return [c.source for c in nb.cells if c.cell_type == "markdown"]
+
+
+def _code(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def test_there_is_an_index_and_at_least_one_lesson():
+    assert NOTEBOOKS and NOTEBOOKS[0].name == "00_index.ipynb"
+    assert LESSONS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_file_name_is_numbered_snake_case(path):
+    assert re.fullmatch(r"\d\d_[a-z0-9]+(_[a-z0-9]+)*\.ipynb", path.name)
+
+
+def test_numbers_are_unique():
+    numbers = [p.name[:2] for p in NOTEBOOKS]
+    assert len(numbers) == len(set(numbers))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opens_with_title_objectives_prerequisites_and_time(path):
+    first = _read(path).cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    for phrase in ("In this notebook you will", "Prerequisites:", "Time:"):
+        assert phrase in first.source, f"{path.name}: first cell lacks {phrase!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ends_with_a_summary_and_navigation(path):
+    markdown = _markdown(_read(path))
+    assert any(re.search(r"^## Summary", s, re.M) for s in markdown), f"{path.name}: no summary"
+    for where, cell in (("top", markdown[0]), ("bottom", markdown[-1])):
+        if path.name != "00_index.ipynb":
+            assert "00_index.ipynb" in cell, f"{path.name}: no link to the index at the {where}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_relative_link_resolves(path):
+    for source in _markdown(_read(path)):
+        for target in LINK.findall(source):
+            if re.match(r"[a-z]+://|mailto:|#", target):
+                continue
+            file = target.split("#")[0]
+            assert (path.parent / file).exists(), f"{path.name}: broken link {target!r}"
+
+
+def test_navigation_links_follow_the_numbering():
+    for previous, current in itertools.pairwise(NOTEBOOKS):
+        assert current.name in _markdown(_read(previous))[-1], f"{previous.name} → next?"
+        assert previous.name in _markdown(_read(current))[0], f"{current.name} → previous?"
+
+
+def test_index_links_every_lesson_in_order():
+    text = "\n".join(_markdown(_read(NOTEBOOKS[0])))
+    linked = [t for t in LINK.findall(text) if t.endswith(".ipynb")]
+    first_mentions = list(dict.fromkeys(linked))
+    assert [n for n in first_mentions if n != "00_index.ipynb"] == [p.name for p in LESSONS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_sets_up_the_notebook(path):
+    assert "helpers.setup_notebook(" in _code(_read(path))[0].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_cells_avoid_forbidden_constructs(path):
+    for cell in _code(_read(path)):
+        for name, pattern in FORBIDDEN.items():
+            assert not pattern.search(cell.source), f"{path.name}: {name} in\n{cell.source}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_relies_on_a_trailing_semicolon(path):
+    # nbval runs cells without storing history, where IPython does not honour a trailing ";":
+    # the value is displayed anyway and the replay differs from the stored output.
+    for cell in _code(_read(path)):
+        assert not cell.source.rstrip().endswith(";"), f"{path.name}:\n{cell.source}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_come_from_one_top_to_bottom_run_without_errors(path):
+    cells = _code(_read(path))
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1)), (
+        f"{path.name}: re-run `make notebooks`"
+    )
+    for cell in cells:
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ignored_outputs_are_rare_and_explained(path):
+    cells = _code(_read(path))
+    ignored = [c for c in cells if "NBVAL_IGNORE_OUTPUT" in c.source]
+    assert len(ignored) * 10 <= len(cells), f"{path.name}: too many NBVAL_IGNORE_OUTPUT cells"
+    for cell in ignored:
+        line = next(x for x in cell.source.splitlines() if "NBVAL_IGNORE_OUTPUT" in x)
+        assert len(line.split("NBVAL_IGNORE_OUTPUT", 1)[1].strip(" :-—")) > 10, "say why"
+        assert "assert" in cell.source, "an ignored cell must still assert something real"
+
+
+def _nbgrader_cells():
+    for path in NOTEBOOKS:
+        for cell in _read(path).cells:
+            if "nbgrader" in cell.metadata:
+                yield path, cell
+
+
+def test_grade_ids_are_unique_and_well_formed():
+    ids = [cell.metadata.nbgrader["grade_id"] for _, cell in _nbgrader_cells()]
+    assert len(ids) == len(set(ids)), "duplicate grade_id"
+    assert all(re.fullmatch(r"[a-zA-Z0-9_\-]+", i) for i in ids)
+
+
+def test_nbgrader_metadata_follows_schema_3():
+    for path, cell in _nbgrader_cells():
+        meta = cell.metadata.nbgrader
+        assert meta["schema_version"] == 3
+        assert {"grade", "solution", "locked", "grade_id"} <= set(meta)
+        if meta["grade"]:
+            assert meta["points"] > 0 and meta["locked"], f"{path.name}: {meta}"
+        if meta["solution"]:
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
