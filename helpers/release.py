@@ -1,0 +1,137 @@
+"""Student versions of the notebooks: ``make student`` (``python -m helpers.release``).
+
+    python -m helpers.release [--force] --out student notebooks/*.ipynb
+
+Each ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region becomes
+``# YOUR CODE HERE`` / ``raise NotImplementedError()`` (what nbgrader's ClearSolutions writes),
+``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` regions are removed, outputs are
+cleared and nbgrader metadata is kept.
+
+A student's work is never lost: ``<out>/.release.json`` records what this tool last wrote. A
+file that differs from that record was edited by a person; it is kept, the fresh version is
+written next to it as ``NN_topic.fresh.ipynb``, and ``--force`` is needed to replace it.
+"""
+
+import argparse
+import copy
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from helpers.notebook_io import read_notebook, write_atomically
+
+SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+MARKDOWN_STUB = "YOUR ANSWER HERE"
+MANIFEST = ".release.json"
+
+
+def _replace_regions(source: str, markers, replacement, where: str) -> str:
+    """Replace every ``markers`` region of ``source`` by ``replacement(indent)`` lines."""
+    begin, end = markers
+    out, inside, indent = [], False, ""
+    for number, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped == begin:
+            if inside:
+                raise ValueError(f"{where}: line {number}: {begin!r} inside another region")
+            inside, indent = True, line[: len(line) - len(line.lstrip())]
+            out.extend(indent + text for text in replacement)
+        elif stripped == end:
+            if not inside:
+                raise ValueError(f"{where}: line {number}: {end!r} without {begin!r}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: {begin!r} is never closed by {end!r}")
+    return "\n".join(out)
+
+
+def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """Return a copy of ``nb`` with solutions stubbed, hidden tests removed, outputs cleared."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)  # stored widget state belongs to the solved outputs
+    for index, cell in enumerate(nb.cells):
+        where = f"{name}, cell {index}"
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if meta.get("solution"):
+                cell.source = _replace_regions(cell.source, SOLUTION, CODE_STUB, where)
+            cell.source = _replace_regions(cell.source, HIDDEN_TESTS, (), where)
+        elif meta.get("solution"):
+            if SOLUTION[0] in cell.source:
+                cell.source = _replace_regions(cell.source, SOLUTION, (MARKDOWN_STUB,), where)
+            else:
+                cell.source = MARKDOWN_STUB
+        if cell.cell_type == "code" and re.search(
+            r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$", cell.source, re.M
+        ):
+            raise ValueError(f"{where}: solution markers outside an nbgrader solution cell")
+    return nb
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def release(paths, out_dir, *, force: bool = False) -> list[str]:
+    """Write the student version of each notebook into ``out_dir``; return one line per file."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    report = []
+    for path in map(Path, paths):
+        fresh = student_version(read_notebook(path), path.name)
+        fresh_bytes = nbformat.writes(fresh).encode() + b"\n"
+        target = out_dir / path.name
+        if target.is_file():
+            on_disk = _sha(target.read_bytes())
+            if on_disk == _sha(fresh_bytes):
+                report.append(f"= {target} is up to date")
+                continue
+            if on_disk != manifest.get(target.name) and not force:
+                aside = target.with_name(target.stem + ".fresh.ipynb")
+                write_atomically(fresh, aside)
+                manifest[aside.name] = _sha(aside.read_bytes())
+                report.append(
+                    f"! {target} has your edits and was kept; the new version is {aside} "
+                    "(rerun with --force to replace yours)"
+                )
+                continue
+        write_atomically(fresh, target)
+        manifest[target.name] = _sha(target.read_bytes())
+        report.append(f"✓ {target}")
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    tmp.replace(manifest_path)
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Write student versions of the notebooks.")
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("student"), help="output folder")
+    parser.add_argument("--force", action="store_true", help="replace copies a person edited")
+    args = parser.parse_args(argv)
+    missing = [str(p) for p in args.notebooks if not p.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    try:
+        lines = release(args.notebooks, args.out, force=args.force)
+    except ValueError as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
