@@ -247,3 +247,21 @@ def test_every_graded_function_has_a_check_and_a_reference():
     for exercise in checks.EXERCISES.values():
         assert callable(exercise.check)
         assert callable(getattr(exercise.reference_module, exercise.function))
+
+
+def test_a_broken_dependency_is_not_charged_to_the_function_built_on_it():
+    namespace = {"np": np, "cross_entropy_cost": softmax.cross_entropy_cost}
+    exec("def softmax(Z):\n    return Z", namespace)  # the learner's broken softmax
+    exec(
+        "def step(W, b, X, Y, learning_rate):\n"
+        "    Y_hat = softmax(W @ X + b)\n"
+        "    m = X.shape[1]\n"
+        "    dZ = Y_hat - Y\n"
+        "    return (W - learning_rate * dZ @ X.T / m,\n"
+        "            b - learning_rate * dZ.sum(1, keepdims=True) / m,\n"
+        "            cross_entropy_cost(Y_hat, Y))\n",
+        namespace,
+    )
+    broken = namespace["softmax"]
+    checks.check_softmax_regression_step(namespace["step"])
+    assert namespace["softmax"] is broken, "the learner's function is restored afterwards"
