@@ -29,7 +29,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_index.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_index.ipynb
 
 test: lint unit nbval
 
