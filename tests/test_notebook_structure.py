@@ -149,3 +149,34 @@ def test_nbgrader_metadata_follows_schema_3():
             assert meta["points"] > 0 and meta["locked"], f"{path.name}: {meta}"
         if meta["solution"]:
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+
+
+def test_exercise_cells_agree_with_the_grading_registry():
+    from helpers.checks import EXERCISES
+
+    seen = set()
+    for path, cell in _nbgrader_cells():
+        meta = cell.metadata.nbgrader
+        if meta["solution"]:
+            exercise = EXERCISES[meta["grade_id"]]
+            assert exercise.notebook == path.stem
+            assert f"def {exercise.function}(" in cell.source
+            seen.add(exercise.function)
+        elif meta["grade"]:
+            name = meta["grade_id"].removeprefix("check_")
+            exercise = EXERCISES[name]
+            assert meta["grade_id"] == exercise.check_grade_id
+            assert meta["points"] == exercise.points, f"{path.name}: points differ from registry"
+            assert f"check_{name}({name})" in cell.source
+    assert seen == set(EXERCISES), f"registered but not in any notebook: {set(EXERCISES) - seen}"
+
+
+def test_each_check_cell_directly_follows_its_exercise():
+    for path in NOTEBOOKS:
+        cells = [c for c in _read(path).cells if c.cell_type == "code"]
+        for before, after in itertools.pairwise(cells):
+            meta = before.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                assert after.metadata.get("nbgrader", {}).get("grade_id") == (
+                    f"check_{meta['grade_id']}"
+                ), f"{path.name}: no check right after {meta['grade_id']}"
