@@ -97,8 +97,9 @@ def _first_error(cell, timeout=None):
 def _execute(cells, functions, *, cwd: Path, timeout: int, marker: str):
     """Execute ``cells`` then one grading cell per function, restarting after kernel crashes.
 
-    Returns ``(executed_cells, grading_cells, notes)``; a crashing cell is left out of the next
-    attempt and a grading cell that crashes the kernel is reported as such.
+    Returns ``(executed_cells, grading_cells, notes, crashed_checks)``: a cell that crashes the
+    kernel is left out of the next attempt; a grading cell that does is named in
+    ``crashed_checks`` and not run again.
     """
     notes, skipped, crashed_checks = [], set(), set()
     for _ in range(MAX_KERNEL_RESTARTS + 1):
