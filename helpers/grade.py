@@ -30,15 +30,31 @@ MAX_KERNEL_RESTARTS = 3
 # ---- inside the submission's kernel ---------------------------------------------------------
 
 
+def _fresh_checks():
+    """Import ``helpers.checks`` and its submodules anew from their files, then put back the
+    modules the submission's kernel had, so its own imports keep working."""
+    stale = {
+        name: sys.modules.pop(name)
+        for name in list(sys.modules)
+        if name == "helpers.checks" or name.startswith("helpers.checks.")
+    }
+    try:
+        return importlib.import_module("helpers.checks")
+    finally:
+        for name in [n for n in sys.modules if n.startswith("helpers.checks")]:
+            del sys.modules[name]
+        sys.modules.update(stale)
+        if "helpers.checks" in stale:
+            sys.modules["helpers"].checks = stale["helpers.checks"]
+
+
 def report_check(function_name: str, namespace: dict, marker: str) -> None:
     """Run the canonical check of ``namespace[function_name]`` and print one marked JSON line.
 
     Called by the grader inside the submission's kernel. The checks module is loaded afresh
     from its file, so a submission that reassigned ``helpers.checks.check_...`` is not trusted.
     """
-    spec = importlib.util.find_spec("helpers.checks")
-    checks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(checks)
+    checks = _fresh_checks()
     exercise = checks.EXERCISES[function_name]
     function = namespace.get(function_name)
     if function is None:

@@ -1,10 +1,12 @@
 """Each check passes the reference and a different-but-correct version, and rejects the
 mistakes students really make with a message that names the case and gives the right hint."""
 
+import itertools
+
 import numpy as np
 import pytest
 
-from helpers import checks, softmax
+from helpers import checks, sampling, search, softmax
 
 # ---- softmax -------------------------------------------------------------------------------
 
@@ -138,7 +140,254 @@ def step_with_einsum(W, b, X, Y, learning_rate):  # correct, written differently
     )
 
 
+# ---- grid and random search, zoom_in ----------------------------------------------------------
+
+
+def grid_without_endpoint(objective, ranges, n_per_axis):
+    axes = [np.linspace(lo, hi, n_per_axis, endpoint=False) for lo, hi in ranges.values()]
+    points = [dict(zip(ranges, v, strict=True)) for v in itertools.product(*axes)]
+    return [(p, objective(dict(p))) for p in points]
+
+
+def grid_shared_dict(objective, ranges, n_per_axis):
+    params, trials = {}, []
+    for values in itertools.product(*[np.linspace(*r, n_per_axis) for r in ranges.values()]):
+        params.update(zip(ranges, values, strict=True))
+        trials.append((params, objective(params)))
+    return trials
+
+
+def grid_first_axis_only(objective, ranges, n_per_axis):
+    name, (lo, hi) = next(iter(ranges.items()))
+    trials = []
+    for v in np.linspace(lo, hi, n_per_axis):
+        params = {k: (v if k == name else (a + b) / 2) for k, (a, b) in ranges.items()}
+        trials.append((params, objective(params)))
+    return trials
+
+
+def grid_best_only(objective, ranges, n_per_axis):
+    return min(search.grid_search(objective, ranges, n_per_axis), key=lambda t: t[1])
+
+
+def grid_recursive(objective, ranges, n_per_axis):  # correct, written differently
+    names = list(ranges)
+
+    def points(i):
+        if i == len(names):
+            yield {}
+            return
+        for v in np.linspace(*ranges[names[i]], n_per_axis):
+            for rest in points(i + 1):
+                yield {names[i]: v, **rest}
+
+    return [(p, objective(p)) for p in points(0)]
+
+
+def random_global_state(objective, ranges, n_trials, rng):
+    trials = []
+    for _ in range(n_trials):
+        params = {k: np.random.uniform(lo, hi) for k, (lo, hi) in ranges.items()}  # noqa: NPY002
+        trials.append((params, objective(params)))
+    return trials
+
+
+def random_unscaled(objective, ranges, n_trials, rng):
+    trials = []
+    for _ in range(n_trials):
+        params = {k: lo + rng.random() for k, (lo, hi) in ranges.items()}
+        trials.append((params, objective(params)))
+    return trials
+
+
+def random_sorted_by_score(objective, ranges, n_trials, rng):
+    return sorted(search.random_search(objective, ranges, n_trials, rng), key=lambda t: t[1])
+
+
+def random_normal(objective, ranges, n_trials, rng):
+    trials = []
+    for _ in range(n_trials):
+        params = {
+            k: float(rng.normal((lo + hi) / 2, (hi - lo) / 8)) for k, (lo, hi) in ranges.items()
+        }
+        trials.append((params, objective(params)))
+    return trials
+
+
+def random_all_at_once(objective, ranges, n_trials, rng):  # correct, written differently
+    columns = {k: rng.uniform(lo, hi, size=n_trials) for k, (lo, hi) in ranges.items()}
+    trials = []
+    for i in range(n_trials):
+        params = {k: float(v[i]) for k, v in columns.items()}
+        trials.append((params, objective(params)))
+    return trials
+
+
+def zoom_cut_at_edges(ranges, center, factor):
+    out = {}
+    for k, (lo, hi) in ranges.items():
+        half = factor * (hi - lo) / 2
+        out[k] = (max(center[k] - half, lo), min(center[k] + half, hi))
+    return out
+
+
+def zoom_full_width_each_side(ranges, center, factor):
+    out = {}
+    for k, (lo, hi) in ranges.items():
+        w = factor * (hi - lo)
+        start = min(max(center[k] - w, lo), hi - 2 * w)
+        out[k] = (start, start + 2 * w)
+    return out
+
+
+def zoom_in_place(ranges, center, factor):
+    for k, (lo, hi) in ranges.items():
+        w = factor * (hi - lo)
+        start = min(max(center[k] - w / 2, lo), hi - w)
+        ranges[k] = (start, start + w)
+    return ranges
+
+
+def zoom_around_middle(ranges, center, factor):
+    return search.zoom_in(ranges, {k: (lo + hi) / 2 for k, (lo, hi) in ranges.items()}, factor)
+
+
+def zoom_with_clip(ranges, center, factor):  # correct, written differently
+    out = {}
+    for k, (lo, hi) in ranges.items():
+        w = factor * (hi - lo)
+        start = float(np.clip(center[k] - w / 2, lo, hi - w))
+        out[k] = [start, start + w]
+    return out
+
+
+# ---- sampling on a log scale -----------------------------------------------------------------
+
+
+def log_uniform_linear(low, high, size, rng):
+    if low <= 0 or high <= low:
+        raise ValueError("bad range")
+    return rng.uniform(low, high, size)
+
+
+def log_uniform_natural_log(low, high, size, rng):
+    if low <= 0 or high <= low:
+        raise ValueError("bad range")
+    return 10 ** rng.uniform(np.log(low), np.log(high), size)
+
+
+def log_uniform_normal_exponent(low, high, size, rng):
+    if low <= 0 or high <= low:
+        raise ValueError("bad range")
+    a, b = np.log10(low), np.log10(high)
+    return 10 ** np.clip(rng.normal((a + b) / 2, (b - a) / 4, size), a, b)
+
+
+def log_uniform_unchecked(low, high, size, rng):
+    with np.errstate(divide="ignore"):
+        return 10 ** rng.uniform(np.log10(low), np.log10(high), size)
+
+
+def log_uniform_global_state(low, high, size, rng):
+    if low <= 0 or high <= low:
+        raise ValueError("bad range")
+    return 10 ** np.random.uniform(np.log10(low), np.log10(high), size)  # noqa: NPY002
+
+
+def log_uniform_by_exp(low, high, size, rng):  # correct, written differently
+    if not 0 < low < high:
+        raise ValueError("need 0 < low < high")
+    return np.exp(rng.uniform(np.log(low), np.log(high), size))
+
+
+def beta_uniform(low, high, size, rng):
+    if not 0 < low < high < 1:
+        raise ValueError("bad range")
+    return rng.uniform(low, high, size)
+
+
+def beta_log_uniform_itself(low, high, size, rng):
+    if not 0 < low < high < 1:
+        raise ValueError("bad range")
+    return sample_log_uniform(low, high, size, rng)
+
+
+def beta_reverse_log(low, high, size, rng):
+    if not 0 < low < high < 1:
+        raise ValueError("bad range")
+    return low + high - sample_log_uniform(low, high, size, rng)
+
+
+def beta_unchecked(low, high, size, rng):
+    return 1 - 10 ** rng.uniform(np.log10(1 - high), np.log10(1 - low), size)
+
+
+def beta_through_log_uniform(low, high, size, rng):  # correct, written differently
+    if not 0 < low < high < 1:
+        raise ValueError("need 0 < low < high < 1")
+    return 1 - sample_log_uniform(1 - high, 1 - low, size, rng)
+
+
+sample_log_uniform = sampling.sample_log_uniform
+
+
 CASES = {
+    "grid_search": (
+        checks.check_grid_search,
+        search.grid_search,
+        [grid_recursive],
+        [
+            (grid_without_endpoint, "2 hyperparameters", "both ends included"),
+            (grid_shared_dict, "2 hyperparameters", "a new params dict"),
+            (grid_first_axis_only, "2 hyperparameters", "a list of 9 (params, score)"),
+            (grid_best_only, "2 hyperparameters", "a list of 9 (params, score) trials"),
+        ],
+    ),
+    "random_search": (
+        checks.check_random_search,
+        search.random_search,
+        [random_all_at_once],
+        [
+            (random_global_state, "the given generator", "not from np.random"),
+            (random_unscaled, "2,000 trials cover each range evenly", "rng.random() alone"),
+            (random_sorted_by_score, "25 trials", "order you evaluated them"),
+            (random_normal, "2,000 trials cover each range evenly", "25 % in each quarter"),
+        ],
+    ),
+    "zoom_in": (
+        checks.check_zoom_in,
+        search.zoom_in,
+        [zoom_with_clip],
+        [
+            (zoom_cut_at_edges, "centre near the low end", "keep its full width"),
+            (zoom_full_width_each_side, "centre well inside", "center - width/2"),
+            (zoom_in_place, "centre well inside", "modified in place"),
+            (zoom_around_middle, "centre well inside", "center - width/2"),
+        ],
+    ),
+    "sample_log_uniform": (
+        checks.check_sample_log_uniform,
+        sampling.sample_log_uniform,
+        [log_uniform_by_exp],
+        [
+            (log_uniform_linear, "each decade gets a quarter", "10 ** r"),
+            (log_uniform_natural_log, "each decade gets a quarter", "base 10 both ways"),
+            (log_uniform_normal_exponent, "each decade gets a quarter", "rng.uniform(log10"),
+            (log_uniform_unchecked, "low = 0", "raise ValueError when low <= 0"),
+            (log_uniform_global_state, "the given generator", "not from np.random"),
+        ],
+    ),
+    "sample_beta": (
+        checks.check_sample_beta,
+        sampling.sample_beta,
+        [beta_through_log_uniform],
+        [
+            (beta_uniform, "spread evenly over 2 decades", "1 − high, 1 − low"),
+            (beta_log_uniform_itself, "spread evenly over 2 decades", "1 − high, 1 − low"),
+            (beta_reverse_log, "spread evenly over 2 decades", "1 − high, 1 − low"),
+            (beta_unchecked, "high = 1", "raise ValueError"),
+        ],
+    ),
     "softmax": (
         checks.check_softmax,
         softmax.softmax,

@@ -1,0 +1,83 @@
+"""Checks for every graded function: ``check_<name>(student_function)``.
+
+A check runs table-driven cases against the student's function. It passes quietly with one
+line (``✓ softmax: 7/7 checks passed``) or raises :class:`CheckFailure` whose message names the
+case, the input, what was expected, what came back and a hint — never a traceback from inside
+the checker. Expected values come from independent computations (plain Python ``math`` on
+small inputs) or from the reference implementations in the topic modules.
+"""
+
+from dataclasses import dataclass
+
+from helpers import sampling as ref_sampling
+from helpers import search as ref_search
+from helpers import softmax as ref_softmax
+from helpers.checks.cases import CheckFailure
+from helpers.checks.sampling import check_sample_beta, check_sample_log_uniform
+from helpers.checks.search import check_grid_search, check_random_search, check_zoom_in
+from helpers.checks.softmax import (
+    check_cross_entropy_cost,
+    check_one_hot,
+    check_softmax,
+    check_softmax_regression_step,
+)
+
+__all__ = [
+    "EXERCISES",
+    "CheckFailure",
+    "Exercise",
+    "check_cross_entropy_cost",
+    "check_grid_search",
+    "check_one_hot",
+    "check_random_search",
+    "check_sample_beta",
+    "check_sample_log_uniform",
+    "check_softmax",
+    "check_softmax_regression_step",
+    "check_zoom_in",
+]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A graded function: its notebook, its check and its points.
+
+    In the notebook, the exercise cell's nbgrader ``grade_id`` is the function's name and the
+    check cell's is ``check_<name>``, calling ``check_<name>(<name>)``.
+    """
+
+    notebook: str
+    function: str
+    check: object
+    points: int
+    reference_module: object
+
+    @property
+    def check_grade_id(self) -> str:
+        return f"check_{self.function}"
+
+
+EXERCISES = {
+    e.function: e
+    for e in [
+        Exercise("01_tuning_process", "grid_search", check_grid_search, 2, ref_search),
+        Exercise("01_tuning_process", "random_search", check_random_search, 2, ref_search),
+        Exercise("01_tuning_process", "zoom_in", check_zoom_in, 2, ref_search),
+        Exercise(
+            "02_appropriate_scale", "sample_log_uniform", check_sample_log_uniform, 2, ref_sampling
+        ),
+        Exercise("02_appropriate_scale", "sample_beta", check_sample_beta, 2, ref_sampling),
+        Exercise("05_softmax_regression", "softmax", check_softmax, 2, ref_softmax),
+        Exercise("05_softmax_regression", "one_hot", check_one_hot, 1, ref_softmax),
+        Exercise(
+            "05_softmax_regression", "cross_entropy_cost", check_cross_entropy_cost, 2, ref_softmax
+        ),
+        Exercise(
+            "05_softmax_regression",
+            "softmax_regression_step",
+            check_softmax_regression_step,
+            3,
+            ref_softmax,
+        ),
+    ]
+}

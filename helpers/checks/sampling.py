@@ -1,0 +1,174 @@
+"""Checks for notebook 02: sampling hyperparameters on the right scale."""
+
+import math
+
+import numpy as np
+
+from helpers import sampling as ref_sampling
+from helpers.checks.cases import Case, Mismatch, array_like, global_numpy_seed, run_cases
+
+
+def _samples(result, size):
+    result = array_like(
+        np.asarray(result) if isinstance(result, list) else result, (size,), "an array of samples"
+    )
+    return result.astype(float)
+
+
+def _spread_like(size, low, high, transform, bins, what):
+    """Verifier: samples in [low, high] whose ``transform`` falls evenly into ``bins``."""
+
+    def verify(result):
+        values = _samples(result, size)
+        if values.min() < low or values.max() > high:
+            raise Mismatch(
+                f"values in [{low:g}, {high:g}]",
+                f"values from {values.min():.4g} to {values.max():.4g}",
+            )
+        with np.errstate(all="ignore"):
+            fractions = np.histogram(transform(values), bins=bins)[0] / size
+        want = 1 / (len(bins) - 1)
+        if np.abs(fractions - want).max() > 0.03:
+            raise Mismatch(
+                f"{what}: about {want:.0%} in each", f"fractions {np.round(fractions, 3).tolist()}"
+            )
+
+    return verify
+
+
+def _median_near(size, expected, tolerance, what):
+    def verify(result):
+        median = float(np.median(_samples(result, size)))
+        if abs(median - expected) > tolerance:
+            raise Mismatch(f"{what} near {expected:.4g}", f"median {median:.4g}")
+
+    return verify
+
+
+def _seeded(function, args):
+    """Verifier: the same generator seed gives the same samples, another seed others."""
+
+    def verify(result):
+        first = _samples(result, args[2])
+        try:
+            with global_numpy_seed(1):
+                again = function(*args, np.random.default_rng(7))
+            with global_numpy_seed(2):
+                other = function(*args, np.random.default_rng(8))
+        except Exception as error:
+            raise Mismatch("a second call to work", f"{type(error).__name__}: {error}") from None
+        if not np.array_equal(first, _samples(again, args[2])):
+            raise Mismatch(
+                "the same samples from two generators with the same seed", "different samples"
+            )
+        if np.array_equal(first, _samples(other, args[2])):
+            raise Mismatch(
+                "different samples from a generator with another seed", "the same samples"
+            )
+
+    return verify
+
+
+def check_sample_log_uniform(sample_log_uniform) -> None:
+    """Check ``sample_log_uniform(low, high, size, rng)``: log10 uniform, validated range."""
+    rng = np.random.default_rng
+    n = 20_000
+    cases = [
+        Case(
+            "1e-4 to 1: each decade gets a quarter",
+            (1e-4, 1.0, n, rng(0)),
+            _spread_like(n, 1e-4, 1.0, np.log10, [-4, -3, -2, -1, 0], "samples per decade"),
+            "r = rng.uniform(log10(low), log10(high), size), then 10 ** r (base 10 both ways)",
+        ),
+        Case(
+            "2 to 8: the median is the geometric mean 4",
+            (2.0, 8.0, n, rng(1)),
+            _median_near(n, 4.0, 0.1, "the median"),
+            "uniform in log10 space: half the samples fall below sqrt(low * high)",
+        ),
+        Case(
+            "the given generator decides the values",
+            (0.001, 0.1, 50, rng(7)),
+            _seeded(sample_log_uniform, (0.001, 0.1, 50)),
+            "draw only from the rng argument (rng.uniform), not from np.random.*",
+        ),
+        Case(
+            "size 1",
+            (0.01, 1.0, 1, rng(2)),
+            lambda r: _samples(r, 1),
+            "return an array of shape (size,) even when size is 1",
+        ),
+        Case(
+            "low = 0 has no logarithm",
+            (0.0, 1.0, 10, rng(3)),
+            None,
+            "raise ValueError when low <= 0",
+            expect_error=ValueError,
+        ),
+        Case(
+            "high below low",
+            (1.0, 0.1, 10, rng(3)),
+            None,
+            "raise ValueError when high <= low",
+            expect_error=ValueError,
+        ),
+    ]
+    run_cases(
+        "sample_log_uniform", sample_log_uniform, cases, arg_names=("low", "high", "size", "rng")
+    )
+
+
+def check_sample_beta(sample_beta) -> None:
+    """Check ``sample_beta(low, high, size, rng)``: 1 − β log-uniform, β in [low, high]."""
+    rng = np.random.default_rng
+    n = 20_000
+    cases = [
+        Case(
+            "β in [0.9, 0.999]: 1 − β spread evenly over 2 decades",
+            (0.9, 0.999, n, rng(0)),
+            _spread_like(
+                n, 0.9, 0.999, lambda b: np.log10(1 - b), [-3, -2, -1], "1 − β per decade"
+            ),
+            "sample 1 − β log-uniformly in [1 − high, 1 − low], then β = 1 − that",
+        ),
+        Case(
+            "β in [0.9, 0.999]: half the samples above 0.99",
+            (0.9, 0.999, n, rng(1)),
+            _median_near(n, 1 - math.sqrt(0.001 * 0.1), 0.001, "the median of β"),
+            "uniform β (or log-uniform β) puts most samples near 0.9; the log scale is for 1 − β",
+        ),
+        Case(
+            "the given generator decides the values",
+            (0.9, 0.99, 50, rng(7)),
+            _seeded(sample_beta, (0.9, 0.99, 50)),
+            "draw only from the rng argument, not from np.random.*",
+        ),
+        Case(
+            "high = 1 would average forever",
+            (0.9, 1.0, 10, rng(3)),
+            None,
+            "raise ValueError unless 0 < low < high < 1",
+            expect_error=ValueError,
+        ),
+        Case(
+            "low above high",
+            (0.999, 0.9, 10, rng(3)),
+            None,
+            "raise ValueError unless 0 < low < high < 1",
+            expect_error=ValueError,
+        ),
+        Case(
+            "low = 0",
+            (0.0, 0.9, 10, rng(3)),
+            None,
+            "raise ValueError unless 0 < low < high < 1",
+            expect_error=ValueError,
+        ),
+    ]
+    run_cases(
+        "sample_beta",
+        sample_beta,
+        cases,
+        arg_names=("low", "high", "size", "rng"),
+        uses={"sample_log_uniform": ref_sampling.sample_log_uniform},
+    )

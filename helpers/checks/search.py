@@ -1,0 +1,273 @@
+"""Checks for notebook 01: grid search, random search and zooming in."""
+
+import itertools
+import math
+
+import numpy as np
+
+from helpers.checks.cases import Case, Mismatch, global_numpy_seed, run_cases, short
+
+
+def _bowl(params) -> float:
+    """A smooth bowl whose value tells the points apart, so scores can be matched to params."""
+    return float(sum((i + 1) * (float(v) - 0.3) ** 2 for i, v in enumerate(params.values())))
+
+
+class _Recorder:
+    """An objective that remembers every configuration it was called with, in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, params):
+        self.calls.append(dict(params))
+        return _bowl(params)
+
+    def __deepcopy__(self, memo):
+        return self  # the checker copies arguments; the recorder must stay the one it inspects
+
+
+def _trials(result, n, names):
+    """Unpack a list of ``(params, score)`` trials or raise Mismatch saying what came back."""
+    what = f"a list of {n} (params, score) trials"
+    if result is None:
+        raise Mismatch(what, "None (is a `return` missing?)")
+    if not isinstance(result, list | tuple):
+        raise Mismatch(what, short(result))
+    if len(result) != n:
+        raise Mismatch(what, f"{len(result)} trials")
+    for i, trial in enumerate(result):
+        if not isinstance(trial, list | tuple) or len(trial) != 2 or not isinstance(trial[0], dict):
+            raise Mismatch(f"trial {i} to be a pair (params dict, score)", short(trial))
+        if set(trial[0]) != set(names):
+            raise Mismatch(f"trial {i}'s params to have the names {sorted(names)}", short(trial[0]))
+        if isinstance(trial[1], bool) or not isinstance(trial[1], int | float | np.number):
+            raise Mismatch(f"trial {i}'s score to be a number", short(trial[1]))
+    return result
+
+
+def _in_evaluation_order(trials, recorder):
+    """Every trial is a configuration the objective saw, with its score, in the same order."""
+    calls = recorder.calls
+    if len(calls) != len(trials):
+        raise Mismatch(
+            f"the objective called once per trial ({len(trials)} times)", f"{len(calls)} calls"
+        )
+    for i, ((params, score), seen) in enumerate(zip(trials, calls, strict=True)):
+        if any(not math.isclose(float(params[k]), float(seen[k]), abs_tol=1e-12) for k in seen):
+            raise Mismatch(
+                f"trial {i} to hold the params of the objective's call {i}: {short(seen)}",
+                f"{short(params)}",
+            )
+        if not math.isclose(float(score), _bowl(seen), rel_tol=1e-9, abs_tol=1e-12):
+            raise Mismatch(f"trial {i}'s score to be objective(params)", f"{float(score):.6g}")
+
+
+def check_grid_search(grid_search) -> None:
+    """Check ``grid_search(objective, ranges, n_per_axis) -> [(params, score), ...]``."""
+
+    def grid_is(ranges, n):
+        recorder = _Recorder()
+        axes = [np.linspace(low, high, n) for low, high in ranges.values()]
+        want = sorted(tuple(round(float(v), 9) for v in p) for p in itertools.product(*axes))
+
+        def verify(result):
+            trials = _trials(result, n ** len(ranges), ranges)
+            got = sorted(tuple(round(float(p[k]), 9) for k in ranges) for p, _ in trials)
+            if got != want:
+                missing = next(w for w in want if w not in got)
+                raise Mismatch(
+                    f"every point of the grid, e.g. {dict(zip(ranges, missing, strict=True))}",
+                    f"points such as {dict(zip(ranges, got[-1], strict=True))}",
+                )
+            _in_evaluation_order(trials, recorder)
+
+        return recorder, verify
+
+    two = {"learning_rate": (0.0, 1.0), "hidden_units": (50.0, 100.0)}
+    one = {"learning_rate": (-4.0, 0.0)}
+    three = {"a": (0.0, 1.0), "b": (-1.0, 1.0), "c": (2.0, 3.0)}
+    cases = []
+    for label, ranges, n, hint in [
+        (
+            "2 hyperparameters, 3 values each",
+            two,
+            3,
+            "each axis takes numpy.linspace(low, high, n_per_axis): both ends included",
+        ),
+        (
+            "1 hyperparameter, 5 values",
+            one,
+            5,
+            "loop over every name in ranges; with one name the grid is a line",
+        ),
+        (
+            "3 hyperparameters, 2 values each",
+            three,
+            2,
+            "itertools.product over all the axes gives every combination",
+        ),
+    ]:
+        recorder, verify = grid_is(ranges, n)
+        cases.append(
+            Case(
+                label,
+                (recorder, ranges, n),
+                verify,
+                hint + "; build a new params dict for every trial",
+            )
+        )
+    run_cases("grid_search", grid_search, cases, arg_names=("objective", "ranges", "n_per_axis"))
+
+
+def check_random_search(random_search) -> None:
+    """Check ``random_search(objective, ranges, n_trials, rng)``: uniform, seeded, in order."""
+    two = {"learning_rate": (0.0, 1.0), "hidden_units": (50.0, 100.0)}
+    wide = {"x": (-3.0, 5.0), "y": (10.0, 11.0)}
+
+    def trials_are_random(ranges, n):
+        recorder = _Recorder()
+
+        def verify(result):
+            trials = _trials(result, n, ranges)
+            for i, (params, _) in enumerate(trials):
+                for k, (low, high) in ranges.items():
+                    if not low <= float(params[k]) <= high:
+                        raise Mismatch(f"{k} in [{low}, {high}]", f"trial {i}: {k} = {params[k]}")
+            for k in ranges:
+                distinct = len({float(p[k]) for p, _ in trials})
+                if distinct != n:
+                    raise Mismatch(f"{n} different values of {k}", f"{distinct} different values")
+            _in_evaluation_order(trials, recorder)
+
+        return recorder, verify
+
+    def uniform_over(ranges, n):
+        def verify(result):
+            trials = _trials(result, n, ranges)
+            for k, (low, high) in ranges.items():
+                values = np.array([float(p[k]) for p, _ in trials])
+                quarters = np.histogram(values, bins=4, range=(low, high))[0] / n
+                uneven = np.abs(quarters - 0.25).max() > 0.03
+                if values.min() < low or values.max() > high or uneven:
+                    raise Mismatch(
+                        f"{k} spread evenly over [{low}, {high}]: about 25 % in each quarter",
+                        f"fractions per quarter {np.round(quarters, 3).tolist()}, "
+                        f"min {values.min():.4g}, max {values.max():.4g}",
+                    )
+
+        return verify
+
+    def seeded(ranges, n):
+        def verify(result):
+            first = _trials(result, n, ranges)
+            try:
+                with global_numpy_seed(1):
+                    again = random_search(lambda p: 0.0, ranges, n, np.random.default_rng(7))
+                with global_numpy_seed(2):
+                    other = random_search(lambda p: 0.0, ranges, n, np.random.default_rng(8))
+            except Exception as error:
+                raise Mismatch(
+                    "a second call to work", f"{type(error).__name__}: {error}"
+                ) from None
+            values = [[float(p[k]) for k in ranges] for p, _ in first]
+            if values != [[float(p[k]) for k in ranges] for p, _ in _trials(again, n, ranges)]:
+                raise Mismatch(
+                    "the same trials from two generators with the same seed", "different trials"
+                )
+            if values == [[float(p[k]) for k in ranges] for p, _ in _trials(other, n, ranges)]:
+                raise Mismatch(
+                    "different trials from a generator with another seed", "the same trials"
+                )
+
+        return verify
+
+    rng = np.random.default_rng
+    one = {"alpha": (0.5, 0.6)}
+    recorder, random_verify = trials_are_random(two, 25)
+    single_recorder, single_verify = trials_are_random(one, 1)
+    cases = [
+        Case(
+            "25 trials over 2 hyperparameters",
+            (recorder, two, 25, rng(3)),
+            random_verify,
+            "draw every value with rng.uniform(low, high), a new params dict per trial, and keep "
+            "the trials in the order you evaluated them",
+        ),
+        Case(
+            "2,000 trials cover each range evenly",
+            (lambda p: 0.0, wide, 2000, rng(3)),
+            uniform_over(wide, 2000),
+            "rng.uniform(low, high) is uniform on [low, high]; rng.random() alone is on [0, 1)",
+        ),
+        Case(
+            "the given generator decides the values",
+            (lambda p: 0.0, two, 5, rng(7)),
+            seeded(two, 5),
+            "draw only from the rng argument, not from np.random.* or a new default_rng()",
+        ),
+        Case(
+            "a single trial",
+            (single_recorder, one, 1, rng(3)),
+            single_verify,
+            "n_trials = 1 returns a list with one trial",
+        ),
+    ]
+    run_cases(
+        "random_search", random_search, cases, arg_names=("objective", "ranges", "n_trials", "rng")
+    )
+
+
+def _ranges_close_to(expected: dict):
+    def verify(result):
+        if result is None:
+            raise Mismatch("a dict of ranges", "None (is a `return` missing?)")
+        if not isinstance(result, dict) or set(result) != set(expected):
+            raise Mismatch(f"a dict with the names {sorted(expected)}", short(result))
+        for name, (low, high) in expected.items():
+            got = result[name]
+            try:
+                got_low, got_high = (float(v) for v in got)
+            except (TypeError, ValueError):
+                raise Mismatch(f"{name}: a pair (low, high)", short(got)) from None
+            if not (
+                math.isclose(got_low, low, abs_tol=1e-9)
+                and math.isclose(got_high, high, abs_tol=1e-9)
+            ):
+                raise Mismatch(
+                    f"{name}: ({low:.6g}, {high:.6g})", f"{name}: ({got_low:.6g}, {got_high:.6g})"
+                )
+
+    return verify
+
+
+def check_zoom_in(zoom_in) -> None:
+    """Check ``zoom_in(ranges, center, factor) -> ranges``: shrink, centre, shift back inside."""
+    ranges = {"log10_learning_rate": (-4.0, 0.0), "hidden_units": (50.0, 100.0)}
+    cases = [
+        Case(
+            "centre well inside, factor 0.5",
+            (ranges, {"log10_learning_rate": -2.0, "hidden_units": 70.0}, 0.5),
+            _ranges_close_to({"log10_learning_rate": (-3.0, -1.0), "hidden_units": (57.5, 82.5)}),
+            "new width = factor * (high - low), from center - width/2 to center + width/2",
+        ),
+        Case(
+            "centre near the low end is shifted, not cut",
+            (ranges, {"log10_learning_rate": -3.9, "hidden_units": 70.0}, 0.25),
+            _ranges_close_to({"log10_learning_rate": (-4.0, -3.0), "hidden_units": (63.75, 76.25)}),
+            "if center - width/2 < low, start the range at low and keep its full width",
+        ),
+        Case(
+            "centre near the high end is shifted, not cut",
+            (ranges, {"log10_learning_rate": -1.0, "hidden_units": 99.0}, 0.5),
+            _ranges_close_to({"log10_learning_rate": (-2.0, 0.0), "hidden_units": (75.0, 100.0)}),
+            "if center + width/2 > high, end the range at high and keep its full width",
+        ),
+        Case(
+            "factor 1 keeps the ranges",
+            (ranges, {"log10_learning_rate": -0.5, "hidden_units": 51.0}, 1.0),
+            _ranges_close_to(ranges),
+            "with factor 1 the new range is as wide as the old one, so it is the old one",
+        ),
+    ]
+    run_cases("zoom_in", zoom_in, cases, arg_names=("ranges", "center", "factor"))
