@@ -57,6 +57,7 @@ def make_client(nb, *, cwd, timeout: int = 600, allow_errors: bool = False) -> N
         timeout=timeout,
         allow_errors=allow_errors,
         interrupt_on_timeout=True,
+        record_timing=False,  # per-cell timestamps would change every stored notebook on each run
         resources={"metadata": {"path": str(cwd)}},
     )
 

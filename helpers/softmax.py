@@ -87,3 +87,92 @@ def softmax_regression_step(W, b, X, Y, learning_rate: float):
     dW = dZ @ X.T / m
     db = dZ.sum(axis=1, keepdims=True) / m
     return W - learning_rate * dW, b - learning_rate * db, cost
+
+
+def accuracy(W, b, X, labels) -> float:
+    """Return the fraction of columns of ``X`` whose most probable class equals ``labels``."""
+    return float(np.mean(np.argmax(W @ X + b, axis=0) == np.asarray(labels)))
+
+
+def train_softmax_regression(
+    X,
+    labels,
+    X_dev,
+    labels_dev,
+    *,
+    learning_rate,
+    l2=0.0,
+    epochs=10,
+    batch_size=64,
+    rng,
+    start=None,
+):
+    """Train softmax regression with mini-batch gradient descent and L2 regularization.
+
+    The model the tuning lessons (01) tune: small enough that dozens of trials take seconds.
+
+    Args:
+        X: ``(n_x, m)`` training inputs; labels: ``(m,)`` integer classes.
+        X_dev, labels_dev: the development set the accuracy is measured on.
+        learning_rate: α > 0. l2: λ ≥ 0, the cost adds λ/(2m)·‖W‖².
+        epochs: passes over the training set. batch_size: examples per step.
+        rng: ``numpy.random.Generator`` that shuffles each epoch (and initializes ``W``).
+        start: ``(W, b)`` to continue from; ``None`` starts from small random weights.
+
+    Returns:
+        dict with ``W``, ``b``, and per epoch ``cost`` (training cost with the L2 term, after the
+        epoch; ``inf`` once it diverged) and ``dev_accuracy``.
+    """
+    X, X_dev = _as_matrix("X", X), _as_matrix("X_dev", X_dev)
+    labels = np.asarray(labels)
+    if learning_rate <= 0 or l2 < 0 or epochs < 0 or batch_size < 1:
+        raise ValueError(
+            f"need learning_rate > 0, l2 >= 0, epochs >= 0, batch_size >= 1; got "
+            f"{learning_rate}, {l2}, {epochs}, {batch_size}"
+        )
+    C, (n_x, m) = int(max(labels.max(), np.max(labels_dev))) + 1, X.shape
+    Y = one_hot(labels, C)
+    if start is None:
+        W, b = rng.normal(0.0, 0.01, (C, n_x)), np.zeros((C, 1))
+    else:
+        W, b = (np.array(p, dtype=float) for p in start)
+    history = {"cost": [], "dev_accuracy": []}
+    with np.errstate(all="ignore"):  # a diverging run is reported as inf, not as warnings
+        for _ in range(epochs):
+            order = rng.permutation(m)
+            for first in range(0, m, batch_size):
+                batch = order[first : first + batch_size]
+                dZ = softmax(W @ X[:, batch] + b) - Y[:, batch]
+                W = W - learning_rate * (dZ @ X[:, batch].T / batch.size + l2 / m * W)
+                b = b - learning_rate * dZ.mean(axis=1, keepdims=True)
+            cost = cross_entropy_cost(softmax(W @ X + b), Y) + l2 / (2 * m) * float(np.sum(W**2))
+            diverged = not np.isfinite(cost) or not np.all(np.isfinite(W))
+            history["cost"].append(float("inf") if diverged else cost)
+            history["dev_accuracy"].append(0.0 if diverged else accuracy(W, b, X_dev, labels_dev))
+            if diverged:
+                break
+    return {"W": W, "b": b, **history}
+
+
+def train_on_digits(learning_rate, l2=0.0, *, epochs=10, batch_size=64, seed=0):
+    """Return :func:`train_softmax_regression`'s result on the digits' train split, measured on
+    the dev split.
+
+    One trial of the tuning lessons. It takes only numbers and loads the data itself, so it
+    can run in a worker process (``concurrent.futures.ProcessPoolExecutor``).
+    """
+    from helpers.data import load_digits
+
+    X, labels = load_digits("train")
+    X_dev, labels_dev = load_digits("dev")
+    return train_softmax_regression(
+        X,
+        labels,
+        X_dev,
+        labels_dev,
+        learning_rate=learning_rate,
+        l2=l2,
+        epochs=epochs,
+        batch_size=batch_size,
+        rng=np.random.default_rng(seed),
+    )
