@@ -10,7 +10,7 @@ points of the exercise it touches; the grader itself reports and carries on.
 import argparse
 import contextlib
 import copy
-import importlib.util
+import importlib
 import io
 import json
 import secrets
