@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from helpers import checks, sampling, search, softmax
+from helpers import batchnorm, checks, sampling, search, softmax
 
 # ---- softmax -------------------------------------------------------------------------------
 
@@ -328,10 +328,206 @@ def beta_through_log_uniform(low, high, size, rng):  # correct, written differen
     return 1 - sample_log_uniform(1 - high, 1 - low, size, rng)
 
 
+# ---- batch norm ----------------------------------------------------------------------------
+
+
+def _forward_with(Z, gamma, beta, eps, *, axis=1, ddof=0, eps_outside=False):
+    mu = Z.mean(axis=axis, keepdims=True)
+    var = Z.var(axis=axis, ddof=ddof, keepdims=True)
+    std = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
+    Z_norm = (Z - mu) / std
+    return gamma * Z_norm + beta, (Z, Z_norm, mu, var, gamma, eps)
+
+
+def forward_wrong_axis(Z, gamma, beta, eps=1e-8):
+    return _forward_with(Z, gamma, beta, eps, axis=0)
+
+
+def forward_sample_variance(Z, gamma, beta, eps=1e-8):
+    return _forward_with(Z, gamma, beta, eps, ddof=1)
+
+
+def forward_eps_outside(Z, gamma, beta, eps=1e-8):
+    return _forward_with(Z, gamma, beta, eps, eps_outside=True)
+
+
+def forward_fixed_eps(Z, gamma, beta, eps=1e-8):
+    return _forward_with(Z, gamma, beta, 1e-8)
+
+
+def forward_no_eps(Z, gamma, beta, eps=1e-8):
+    mu = Z.mean(axis=1, keepdims=True)
+    Z_norm = (Z - mu) / Z.std(axis=1, keepdims=True)
+    return gamma * Z_norm + beta, (Z, Z_norm, mu, Z.var(axis=1, keepdims=True), gamma, eps)
+
+
+def forward_shift_then_scale(Z, gamma, beta, eps=1e-8):
+    cache = _forward_with(Z, gamma, beta, eps)[1]
+    return gamma * (cache[1] + beta), cache
+
+
+def forward_only_z_tilde(Z, gamma, beta, eps=1e-8):
+    return _forward_with(Z, gamma, beta, eps)[0]
+
+
+def forward_cache_dict(Z, gamma, beta, eps=1e-8):
+    Z_tilde, (Z, Z_norm, mu, var, gamma, eps) = _forward_with(Z, gamma, beta, eps)
+    return Z_tilde, {"Z": Z, "Z_norm": Z_norm, "mu": mu, "var": var, "gamma": gamma, "eps": eps}
+
+
+def forward_by_loops(Z, gamma, beta, eps=1e-8):  # correct, written differently
+    Z_norm = np.empty_like(Z)
+    mu, var = np.empty((Z.shape[0], 1)), np.empty((Z.shape[0], 1))
+    for i, row in enumerate(Z):
+        mu[i, 0] = row.sum() / row.size
+        var[i, 0] = ((row - mu[i, 0]) ** 2).sum() / row.size
+        Z_norm[i] = (row - mu[i, 0]) / np.sqrt(var[i, 0] + eps)
+    return gamma * Z_norm + beta, (Z, Z_norm, mu, var, gamma, eps)
+
+
+def backward_mu_var_constant(dZ_tilde, cache):
+    _, Z_norm, _, var, gamma, eps = cache
+    dZ = dZ_tilde * gamma / np.sqrt(var + eps)
+    return dZ, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def backward_mean_not_sum(dZ_tilde, cache):
+    dZ, dgamma, dbeta = batchnorm.batchnorm_backward(dZ_tilde, cache)
+    m = dZ_tilde.shape[1]
+    return dZ, dgamma / m, dbeta / m
+
+
+def backward_flat_dgamma(dZ_tilde, cache):
+    dZ, dgamma, dbeta = batchnorm.batchnorm_backward(dZ_tilde, cache)
+    return dZ, dgamma.ravel(), dbeta.ravel()
+
+
+def backward_no_eps(dZ_tilde, cache):
+    return batchnorm.batchnorm_backward(dZ_tilde, (*cache[:5], 1e-300))
+
+
+def backward_chain_rule(dZ_tilde, cache):  # correct: the step-by-step computation graph
+    Z, Z_norm, mu, var, gamma, eps = cache
+    m = Z.shape[1]
+    dZ_norm = dZ_tilde * gamma
+    inv_std = 1 / np.sqrt(var + eps)
+    dvar = np.sum(dZ_norm * (Z - mu), axis=1, keepdims=True) * -0.5 * inv_std**3
+    dmu = np.sum(-dZ_norm * inv_std, axis=1, keepdims=True) + dvar * np.mean(
+        -2 * (Z - mu), axis=1, keepdims=True
+    )
+    dZ = dZ_norm * inv_std + dvar * 2 * (Z - mu) / m + dmu / m
+    return dZ, np.sum(dZ_tilde * Z_norm, axis=1, keepdims=True), dZ_tilde.sum(1, keepdims=True)
+
+
+def running_pytorch_form(running_mu, running_var, mu, var, momentum):
+    if not 0 <= momentum <= 1:
+        raise ValueError("momentum")
+    return (1 - momentum) * running_mu + momentum * mu, (
+        1 - momentum
+    ) * running_var + momentum * var
+
+
+def running_in_place(running_mu, running_var, mu, var, momentum):
+    if not 0 <= momentum <= 1:
+        raise ValueError("momentum")
+    running_mu *= momentum
+    running_mu += (1 - momentum) * mu
+    running_var *= momentum
+    running_var += (1 - momentum) * var
+    return running_mu, running_var
+
+
+def running_unchecked(running_mu, running_var, mu, var, momentum):
+    return momentum * running_mu + (1 - momentum) * mu, momentum * running_var + (
+        1 - momentum
+    ) * var
+
+
+def running_swapped(running_mu, running_var, mu, var, momentum):
+    return batchnorm.update_running_averages(running_var, running_mu, var, mu, momentum)
+
+
+def running_by_difference(running_mu, running_var, mu, var, momentum):  # correct, another form
+    if not 0 <= momentum <= 1:
+        raise ValueError("momentum must be in [0, 1]")
+    return running_mu + (1 - momentum) * (mu - running_mu), running_var + (1 - momentum) * (
+        var - running_var
+    )
+
+
+def inference_batch_statistics(Z, gamma, beta, running_mu, running_var, eps=1e-8):
+    return batchnorm.batchnorm_forward(Z, gamma, beta, eps)[0]
+
+
+def inference_std_for_var(Z, gamma, beta, running_mu, running_var, eps=1e-8):
+    return gamma * (Z - running_mu) / (running_var + eps) + beta
+
+
+def inference_fixed_eps(Z, gamma, beta, running_mu, running_var, eps=1e-8):
+    return gamma * (Z - running_mu) / np.sqrt(running_var + 1e-8) + beta
+
+
+def inference_no_eps(Z, gamma, beta, running_mu, running_var, eps=1e-8):
+    return gamma * (Z - running_mu) / np.sqrt(running_var) + beta
+
+
+def inference_folded(Z, gamma, beta, running_mu, running_var, eps=1e-8):  # correct, folded
+    scale = gamma / np.sqrt(running_var + eps)
+    return scale * Z + (beta - scale * running_mu)
+
+
 sample_log_uniform = sampling.sample_log_uniform
 
 
 CASES = {
+    "batchnorm_forward": (
+        checks.check_batchnorm_forward,
+        batchnorm.batchnorm_forward,
+        [forward_by_loops],
+        [
+            (forward_wrong_axis, "worked example", "axis=1"),
+            (forward_sample_variance, "worked example", "(divide by m)"),
+            (forward_eps_outside, "eps = 1", "not np.sqrt(var) + eps"),
+            (forward_fixed_eps, "eps = 1", "use the eps argument"),
+            (forward_no_eps, "eps = 1", "use the eps argument"),
+            (forward_shift_then_scale, "worked example", "gamma * Z_norm + beta"),
+            (forward_only_z_tilde, "worked example", "a tuple (Z_tilde, cache)"),
+            (forward_cache_dict, "the cache", "cache = (Z, Z_norm, mu, var, gamma, eps)"),
+        ],
+    ),
+    "batchnorm_backward": (
+        checks.check_batchnorm_backward,
+        batchnorm.batchnorm_backward,
+        [backward_chain_rule],
+        [
+            (backward_mu_var_constant, "dZ (3 units", "dZ_norm = dZ_tilde * gamma"),
+            (backward_mean_not_sum, "dgamma and dbeta", "summed over the examples"),
+            (backward_flat_dgamma, "dgamma and dbeta", "shape (3, 1)"),
+            (backward_no_eps, "eps = 0.5", "sqrt(var + eps)"),
+        ],
+    ),
+    "update_running_averages": (
+        checks.check_update_running_averages,
+        batchnorm.update_running_averages,
+        [running_by_difference],
+        [
+            (running_pytorch_form, "momentum 0.9", "momentum * running + (1 - momentum)"),
+            (running_in_place, "momentum 0.9", "modified in place"),
+            (running_unchecked, "momentum 1.5", "raise ValueError"),
+            (running_swapped, "momentum 0.9", "new_running_mu ="),
+        ],
+    ),
+    "batchnorm_inference": (
+        checks.check_batchnorm_inference,
+        batchnorm.batchnorm_inference,
+        [inference_folded],
+        [
+            (inference_batch_statistics, "with the running averages", "not the batch's own"),
+            (inference_std_for_var, "with the running averages", "np.sqrt(running_var + eps)"),
+            (inference_fixed_eps, "eps = 1", "use the eps argument"),
+            (inference_no_eps, "eps = 1", "use the eps argument"),
+        ],
+    ),
     "grid_search": (
         checks.check_grid_search,
         search.grid_search,

@@ -9,9 +9,16 @@ small inputs) or from the reference implementations in the topic modules.
 
 from dataclasses import dataclass
 
+from helpers import batchnorm as ref_batchnorm
 from helpers import sampling as ref_sampling
 from helpers import search as ref_search
 from helpers import softmax as ref_softmax
+from helpers.checks.batchnorm import (
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+    check_batchnorm_inference,
+    check_update_running_averages,
+)
 from helpers.checks.cases import CheckFailure
 from helpers.checks.sampling import check_sample_beta, check_sample_log_uniform
 from helpers.checks.search import check_grid_search, check_random_search, check_zoom_in
@@ -26,6 +33,9 @@ __all__ = [
     "EXERCISES",
     "CheckFailure",
     "Exercise",
+    "check_batchnorm_backward",
+    "check_batchnorm_forward",
+    "check_batchnorm_inference",
     "check_cross_entropy_cost",
     "check_grid_search",
     "check_one_hot",
@@ -34,6 +44,7 @@ __all__ = [
     "check_sample_log_uniform",
     "check_softmax",
     "check_softmax_regression_step",
+    "check_update_running_averages",
     "check_zoom_in",
 ]
 
@@ -67,6 +78,34 @@ EXERCISES = {
             "02_appropriate_scale", "sample_log_uniform", check_sample_log_uniform, 2, ref_sampling
         ),
         Exercise("02_appropriate_scale", "sample_beta", check_sample_beta, 2, ref_sampling),
+        Exercise(
+            "03_batchnorm_from_scratch",
+            "batchnorm_forward",
+            check_batchnorm_forward,
+            2,
+            ref_batchnorm,
+        ),
+        Exercise(
+            "03_batchnorm_from_scratch",
+            "batchnorm_backward",
+            check_batchnorm_backward,
+            3,
+            ref_batchnorm,
+        ),
+        Exercise(
+            "04_batchnorm_test_time",
+            "update_running_averages",
+            check_update_running_averages,
+            1,
+            ref_batchnorm,
+        ),
+        Exercise(
+            "04_batchnorm_test_time",
+            "batchnorm_inference",
+            check_batchnorm_inference,
+            2,
+            ref_batchnorm,
+        ),
         Exercise("05_softmax_regression", "softmax", check_softmax, 2, ref_softmax),
         Exercise("05_softmax_regression", "one_hot", check_one_hot, 1, ref_softmax),
         Exercise(

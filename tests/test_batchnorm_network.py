@@ -1,0 +1,175 @@
+"""helpers.batchnorm_network: the NumPy MLP with optional batch norm of lessons 03 and 04."""
+
+import numpy as np
+import pytest
+
+from helpers.batchnorm_network import (
+    backward,
+    forward,
+    init_network,
+    population_statistics,
+    predict,
+    train_network,
+)
+from helpers.gradcheck import numerical_gradient, rel_error
+from helpers.softmax import cross_entropy_cost, one_hot, softmax
+
+
+def toy(seed=0, m=150, offset=5.0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, m)
+    X = rng.normal(0, 0.4, (2, m)) + np.array([[0, 3, 0], [0, 0, 3]])[:, labels] + offset
+    return X, labels
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_backward_matches_numerical_gradients(batchnorm):
+    rng = np.random.default_rng(1)
+    params = init_network((3, 4, 5, 3), batchnorm=batchnorm, rng=rng)
+    X, Y = rng.normal(size=(3, 6)), one_hot(rng.integers(0, 3, 6), 3)
+
+    def cost():
+        return cross_entropy_cost(softmax(forward(params, X)[0]), Y)
+
+    logits, caches, _ = forward(params, X)
+    grads = backward(params, logits, Y, caches)
+    assert grads.keys() == params.keys()
+    for name, value in params.items():
+        numeric = numerical_gradient(lambda _: cost(), value)  # nudges params[name] in place
+        assert rel_error(grads[name], numeric) < 1e-5, name
+
+
+def test_batchnorm_layers_have_gamma_beta_and_no_bias():
+    params = init_network((64, 8, 8, 10), batchnorm=True, rng=np.random.default_rng(0))
+    assert sorted(params) == ["W1", "W2", "W3", "b3", "beta1", "beta2", "gamma1", "gamma2"]
+    plain = init_network((64, 8, 10), batchnorm=False, rng=np.random.default_rng(0))
+    assert sorted(plain) == ["W1", "W2", "b1", "b2"]
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_training_learns_the_toy_classes(optimizer, batchnorm):
+    X, y = toy(offset=0.0)
+    rate = 0.01 if optimizer == "adam" else 0.1
+    result = train_network(
+        X,
+        y,
+        X,
+        y,
+        hidden=(8,),
+        batchnorm=batchnorm,
+        learning_rate=rate,
+        epochs=15,
+        batch_size=16,
+        optimizer=optimizer,
+        rng=np.random.default_rng(0),
+    )
+    assert len(result["cost"]) == len(result["dev_accuracy"]) == 15
+    assert result["cost"][-1] < result["cost"][0]
+    assert result["dev_accuracy"][-1] > 0.95
+    assert len(result["running"]) == (1 if batchnorm else 0)
+
+
+def test_the_same_seed_rebuilds_the_same_network():
+    X, y = toy()
+    a, b = (
+        train_network(
+            X, y, X, y, hidden=(6, 6), learning_rate=0.1, epochs=3, rng=np.random.default_rng(4)
+        )
+        for _ in range(2)
+    )
+    for key in a["params"]:
+        assert np.array_equal(a["params"][key], b["params"][key])
+    assert a["cost"] == b["cost"]
+
+
+def test_running_averages_follow_the_batches():
+    X, y = toy()
+    result = train_network(
+        X,
+        y,
+        X,
+        y,
+        hidden=(5,),
+        learning_rate=0.05,
+        epochs=20,
+        batch_size=50,
+        bn_momentum=0.5,
+        rng=np.random.default_rng(0),
+    )
+    ((running_mu, running_var),) = result["running"]
+    ((exact_mu, exact_var),) = population_statistics(result["params"], X)
+    assert running_mu.shape == running_var.shape == (5, 1)
+    # a fast average of 3 batches per epoch lands near the whole-set statistics
+    np.testing.assert_allclose(running_mu, exact_mu, rtol=0.2, atol=0.2)
+    np.testing.assert_allclose(running_var, exact_var, rtol=0.5, atol=0.2)
+    last_mu, _ = result["last_batch"][0]
+    assert last_mu.shape == (5, 1)
+
+
+def test_the_probe_records_one_value_per_step_and_the_start():
+    X, y = toy(m=100)
+    result = train_network(
+        X,
+        y,
+        X,
+        y,
+        hidden=(4, 4),
+        learning_rate=0.1,
+        epochs=2,
+        batch_size=25,
+        probe_unit=1,
+        rng=np.random.default_rng(0),
+    )
+    probe = result["probe"]
+    assert set(probe) == {"mean", "std", "z_mean", "z_std"}
+    assert all(len(v) == 2 * 4 + 1 for v in probe.values())
+    # with batch norm on the whole probe set, the mean is beta and the spread about gamma
+    params = result["params"]
+    assert probe["mean"][-1] == pytest.approx(params["beta2"][1, 0], abs=1e-9)
+    assert probe["std"][-1] == pytest.approx(abs(params["gamma2"][1, 0]), rel=1e-3)
+
+
+def test_a_diverging_run_is_reported_as_inf_and_stops():
+    X, y = toy()
+    result = train_network(
+        X,
+        y,
+        X,
+        y,
+        hidden=(8,),
+        batchnorm=False,
+        learning_rate=1e6,
+        epochs=10,
+        rng=np.random.default_rng(0),
+    )
+    assert result["cost"][-1] == float("inf") and len(result["cost"]) < 10
+
+
+def test_predict_returns_one_class_per_column():
+    params = init_network((2, 3, 3), batchnorm=True, rng=np.random.default_rng(0))
+    X, _ = toy(m=10)
+    stats = population_statistics(params, X)
+    assert predict(params, X, stats).shape == (10,)
+    with pytest.raises(ValueError, match="one \\(mu, var\\) per hidden layer"):
+        predict(params, X, stats * 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"optimizer": "sgd"}, "optimizer must be one of"),
+        ({"learning_rate": 0}, "learning_rate > 0"),
+        ({"batch_size": 0}, "batch_size >= 1"),
+    ],
+)
+def test_bad_training_arguments_are_named(kwargs, message):
+    X, y = toy(m=10)
+    arguments = {"learning_rate": 0.1, "rng": np.random.default_rng(0), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        train_network(X, y, X, y, **arguments)
+
+
+def test_bad_layer_sizes_are_named():
+    with pytest.raises(ValueError, match="layer_sizes"):
+        init_network((3,), batchnorm=True, rng=np.random.default_rng(0))
