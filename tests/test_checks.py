@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from helpers import batchnorm, checks, sampling, search, softmax
+from helpers import batchnorm, checks, sampling, search, softmax, tf_quadratic
 
 # ---- softmax -------------------------------------------------------------------------------
 
@@ -476,10 +476,90 @@ def inference_folded(Z, gamma, beta, running_mu, running_var, eps=1e-8):  # corr
     return scale * Z + (beta - scale * running_mu)
 
 
+# ---- TensorFlow on a quadratic -------------------------------------------------------------
+
+
+def cost_through_numpy(w, coefficients):
+    c = np.asarray(coefficients, dtype=float)
+    return c[0] * w.numpy() ** 2 + c[1] * w.numpy() + c[2]
+
+
+def cost_hard_coded(w, coefficients):
+    return w**2 - 12 * w + 36
+
+
+def cost_reversed(w, coefficients):
+    return coefficients[2] * w**2 + coefficients[1] * w + coefficients[0]
+
+
+def cost_by_unstacking(w, coefficients):  # correct, written differently
+    import tensorflow as tf
+
+    c0, c1, c2 = tf.unstack(tf.cast(coefficients, tf.float32))
+    return (c0 * w + c1) * w + c2
+
+
+def _descend(coefficients, learning_rate, num_steps, *, start=0.0, extra=0, cost=None):
+    import tensorflow as tf
+
+    w = tf.Variable(start)
+    for _ in range(num_steps + extra):
+        with tf.GradientTape() as tape:
+            J = (cost or tf_quadratic.quadratic_cost)(w, coefficients)
+        w.assign_sub(learning_rate * tape.gradient(J, w))
+    return w
+
+
+def minimize_by_assign_sub(coefficients, learning_rate, num_steps):  # correct, no optimizer
+    return float(_descend(coefficients, learning_rate, num_steps).numpy())
+
+
+def minimize_one_step_too_many(coefficients, learning_rate, num_steps):
+    return float(_descend(coefficients, learning_rate, num_steps, extra=1).numpy())
+
+
+def minimize_from_one(coefficients, learning_rate, num_steps):
+    return float(_descend(coefficients, learning_rate, num_steps, start=1.0).numpy())
+
+
+def minimize_returns_the_variable(coefficients, learning_rate, num_steps):
+    return _descend(coefficients, learning_rate, num_steps)
+
+
+def minimize_fixed_rate(coefficients, learning_rate, num_steps):
+    return float(_descend(coefficients, 0.1, num_steps).numpy())
+
+
+def minimize_fixed_cost(coefficients, learning_rate, num_steps):
+    return float(_descend(coefficients, learning_rate, num_steps, cost=cost_hard_coded).numpy())
+
+
 sample_log_uniform = sampling.sample_log_uniform
 
 
 CASES = {
+    "quadratic_cost": (
+        checks.check_quadratic_cost,
+        tf_quadratic.quadratic_cost,
+        [cost_by_unstacking],
+        [
+            (cost_through_numpy, "w = 2", "a TensorFlow tensor"),
+            (cost_hard_coded, "coefficients [2, 3, -4]", "do not hard-code"),
+            (cost_reversed, "w = 2", "coefficients[0] * w**2"),
+        ],
+    ),
+    "minimize_quadratic": (
+        checks.check_minimize_quadratic,
+        tf_quadratic.minimize_quadratic,
+        [minimize_by_assign_sub],
+        [
+            (minimize_one_step_too_many, "3 steps", "exactly num_steps steps"),
+            (minimize_from_one, "3 steps", "start at w = 0"),
+            (minimize_returns_the_variable, "3 steps", "float(w.numpy())"),
+            (minimize_fixed_rate, "the learning rate is used", "learning_rate=learning_rate"),
+            (minimize_fixed_cost, "other coefficients", "use the coefficients argument"),
+        ],
+    ),
     "batchnorm_forward": (
         checks.check_batchnorm_forward,
         batchnorm.batchnorm_forward,

@@ -13,6 +13,7 @@ from helpers import batchnorm as ref_batchnorm
 from helpers import sampling as ref_sampling
 from helpers import search as ref_search
 from helpers import softmax as ref_softmax
+from helpers import tf_quadratic as ref_tf_quadratic
 from helpers.checks.batchnorm import (
     check_batchnorm_backward,
     check_batchnorm_forward,
@@ -28,6 +29,7 @@ from helpers.checks.softmax import (
     check_softmax,
     check_softmax_regression_step,
 )
+from helpers.checks.tf_quadratic import check_minimize_quadratic, check_quadratic_cost
 
 __all__ = [
     "EXERCISES",
@@ -38,7 +40,9 @@ __all__ = [
     "check_batchnorm_inference",
     "check_cross_entropy_cost",
     "check_grid_search",
+    "check_minimize_quadratic",
     "check_one_hot",
+    "check_quadratic_cost",
     "check_random_search",
     "check_sample_beta",
     "check_sample_log_uniform",
@@ -117,6 +121,16 @@ EXERCISES = {
             check_softmax_regression_step,
             3,
             ref_softmax,
+        ),
+        Exercise(
+            "06_tensorflow_quadratic", "quadratic_cost", check_quadratic_cost, 1, ref_tf_quadratic
+        ),
+        Exercise(
+            "06_tensorflow_quadratic",
+            "minimize_quadratic",
+            check_minimize_quadratic,
+            2,
+            ref_tf_quadratic,
         ),
     ]
 }

@@ -1,0 +1,162 @@
+"""Checks for notebook 06: TensorFlow on a quadratic cost. TensorFlow is imported on first use."""
+
+from helpers.checks.cases import Case, Mismatch, run_cases, scalar_close_to, short
+
+
+def _gradient_descent_by_hand(coefficients, learning_rate, num_steps):
+    """w after ``num_steps`` steps of w ← w − α(2·c0·w + c1) from 0, in float32 like TF."""
+    import numpy as np
+
+    c0, c1 = np.float32(coefficients[0]), np.float32(coefficients[1])
+    w, rate = np.float32(0.0), np.float32(learning_rate)
+    for _ in range(num_steps):
+        w = np.float32(w - rate * (np.float32(2) * c0 * w + c1))
+    return float(w)
+
+
+def _differentiable_scalar(expected, expected_gradient, gradient_of):
+    """Verifier: a 0-d tensor equal to ``expected`` whose tape gradient is ``expected_gradient``.
+
+    ``gradient_of()`` calls the learner's function again under a ``tf.GradientTape``.
+    """
+
+    def verify(result):
+        import tensorflow as tf
+
+        if result is None:
+            raise Mismatch("a scalar tensor", "None (is a `return` missing?)")
+        if not tf.is_tensor(result):
+            raise Mismatch(
+                "a TensorFlow tensor (the tape can only follow TensorFlow operations)",
+                f"{type(result).__name__}: {short(result)}",
+            )
+        if result.shape.rank != 0:
+            raise Mismatch("a scalar tensor (shape ())", f"shape {tuple(result.shape)}")
+        scalar_close_to(expected, rtol=1e-5, atol=1e-5)(float(result.numpy()))
+        gradient = gradient_of()
+        if gradient is None:
+            raise Mismatch("a cost the tape can differentiate", "no gradient: the tape lost w")
+        scalar_close_to(expected_gradient, rtol=1e-5, atol=1e-5)(gradient)
+
+    return verify
+
+
+def check_quadratic_cost(quadratic_cost) -> None:
+    """Check ``quadratic_cost(w, coefficients)``: c0·w² + c1·w + c2, differentiable by the tape."""
+    import tensorflow as tf
+
+    def case(name, w_value, coefficients, hint, *, as_tensor=True):
+        c = [float(v) for v in coefficients]
+        expected = c[0] * w_value**2 + c[1] * w_value + c[2]
+        w = tf.Variable(w_value, dtype=tf.float32)
+        given = tf.constant(c, dtype=tf.float32) if as_tensor else c
+
+        def gradient_of():
+            with tf.GradientTape() as tape:
+                cost = quadratic_cost(w, given)
+            gradient = tape.gradient(cost, w)
+            return None if gradient is None else float(gradient.numpy())
+
+        return Case(
+            name,
+            (w, given),
+            _differentiable_scalar(expected, 2 * c[0] * w_value + c[1], gradient_of),
+            hint,
+        )
+
+    cases = [
+        case(
+            "w = 2 with coefficients [1, -12, 36]",
+            2.0,
+            [1, -12, 36],
+            "return coefficients[0] * w**2 + coefficients[1] * w + coefficients[2]",
+        ),
+        case(
+            "w = 6, the minimum of (w - 6)²",
+            6.0,
+            [1, -12, 36],
+            "the cost at the minimum w = 6 is 0",
+        ),
+        case(
+            "w = -1.5 with coefficients [2, 3, -4]",
+            -1.5,
+            [2, 3, -4],
+            "read c0, c1, c2 from the coefficients argument; do not hard-code 1, -12, 36",
+        ),
+        case(
+            "coefficients given as a Python list",
+            3.0,
+            [1, -20, 100],
+            "index the coefficients (coefficients[0], …): works for lists and tensors alike",
+            as_tensor=False,
+        ),
+    ]
+    run_cases("quadratic_cost", quadratic_cost, cases, arg_names=("w", "coefficients"))
+
+
+def check_minimize_quadratic(minimize_quadratic) -> None:
+    """Check ``minimize_quadratic(coefficients, learning_rate, num_steps) -> float``."""
+    import tensorflow as tf
+
+    def case(name, coefficients, rate, steps, hint, *, as_tensor=True, tolerance=1e-4):
+        given = tf.constant(coefficients, dtype=tf.float32) if as_tensor else coefficients
+        expected = _gradient_descent_by_hand(coefficients, rate, steps)
+        return Case(
+            name,
+            (given, rate, steps),
+            scalar_close_to(expected, rtol=tolerance, atol=tolerance),
+            hint,
+        )
+
+    cases = [
+        case(
+            "3 steps on (w - 6)² with learning rate 0.1",
+            [1.0, -12.0, 36.0],
+            0.1,
+            3,
+            "start at w = 0, take exactly num_steps steps of w -= learning_rate * dJ/dw "
+            "(keras.optimizers.SGD does this) and return float(w.numpy())",
+        ),
+        case(
+            "100 steps reach the minimum w = 6",
+            [1.0, -12.0, 36.0],
+            0.1,
+            100,
+            "loop num_steps times: cost under tf.GradientTape, tape.gradient, apply the step",
+        ),
+        case(
+            "other coefficients [1, -20, 100]: minimum at 10",
+            [1.0, -20.0, 100.0],
+            0.05,
+            200,
+            "use the coefficients argument in the cost, not fixed numbers",
+        ),
+        case(
+            "the learning rate is used",
+            [2.0, -4.0, 0.0],
+            0.01,
+            10,
+            "pass learning_rate to the optimizer: SGD(learning_rate=learning_rate)",
+        ),
+        case(
+            "0 steps: w stays at 0",
+            [1.0, -12.0, 36.0],
+            0.1,
+            0,
+            "with num_steps = 0, return the starting value 0.0",
+        ),
+        case(
+            "coefficients given as a Python list",
+            [1.0, -12.0, 36.0],
+            0.1,
+            5,
+            "the coefficients may be a list or a tensor",
+            as_tensor=False,
+        ),
+    ]
+    run_cases(
+        "minimize_quadratic",
+        minimize_quadratic,
+        cases,
+        arg_names=("coefficients", "learning_rate", "num_steps"),
+    )
