@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from helpers import batchnorm as ref_batchnorm
-from helpers.checks.cases import Case, Mismatch, close_to, run_cases, short
+from helpers.checks.cases import Case, Mismatch, close_to, run_cases, short, unpack
 from helpers.gradcheck import numerical_gradient
 
 
@@ -25,18 +25,11 @@ def _normalized_by_hand(Z, gamma, beta, eps, mu=None, var=None):
     return out
 
 
-def _parts(result, names):
-    """Unpack a tuple of ``len(names)`` results or raise Mismatch saying what came back."""
-    if not isinstance(result, tuple | list) or len(result) != len(names):
-        raise Mismatch(f"a tuple ({', '.join(names)})", short(result))
-    return result
-
-
 def _each_close_to(names, expected, *, rtol=1e-6, atol=1e-9):
     """Verifier: a tuple whose items are close to ``expected`` (``None`` = not checked)."""
 
     def verify(result):
-        for name, got, want in zip(names, _parts(result, names), expected, strict=True):
+        for name, got, want in zip(names, unpack(result, names), expected, strict=True):
             if want is None:
                 continue
             try:
@@ -63,7 +56,7 @@ def _cache_holds(Z, gamma, beta, eps):
     want = (Z, Z_norm, mu, ((Z - mu) ** 2).mean(axis=1, keepdims=True), gamma, np.array(eps))
 
     def verify(result):
-        cache = _parts(result, _FORWARD)[1]
+        cache = unpack(result, _FORWARD)[1]
         if not isinstance(cache, tuple) or len(cache) != len(_CACHE):
             raise Mismatch(f"cache = the tuple ({', '.join(_CACHE)})", f"cache = {short(cache)}")
         _each_close_to(_CACHE, want)(tuple(np.asarray(c, dtype=float) for c in cache))

@@ -164,6 +164,13 @@ def _unchanged(original, after) -> bool:
 # ---- verifiers: each returns a callable(result) that raises Mismatch ----------------------
 
 
+def unpack(result, names):
+    """Return ``result`` if it is a tuple (or list) of ``len(names)`` items, else raise Mismatch."""
+    if not isinstance(result, tuple | list) or len(result) != len(names):
+        raise Mismatch(f"a tuple ({', '.join(names)})", short(result))
+    return result
+
+
 def array_like(result, shape, what="an array"):
     if result is None:
         raise Mismatch(f"{what} of shape {shape}", "None (is a `return` missing?)")

@@ -5,7 +5,13 @@ import math
 import numpy as np
 
 from helpers import softmax as ref_softmax
-from helpers.checks.cases import Case, Mismatch, close_to, run_cases, scalar_close_to, short
+from helpers.checks.cases import (
+    Case,
+    close_to,
+    run_cases,
+    scalar_close_to,
+    unpack,
+)
 from helpers.gradcheck import numerical_gradient
 
 
@@ -154,13 +160,6 @@ def check_cross_entropy_cost(cross_entropy_cost) -> None:
     run_cases("cross_entropy_cost", cross_entropy_cost, cases, arg_names=("Y_hat", "Y"))
 
 
-def _step_result(result):
-    """Unpack ``(W, b, cost)`` or raise Mismatch saying what came back instead."""
-    if not isinstance(result, tuple | list) or len(result) != 3:
-        raise Mismatch("a tuple (W, b, cost)", short(result))
-    return result
-
-
 def check_softmax_regression_step(softmax_regression_step) -> None:
     """Check one gradient step of softmax regression against the cost's numerical gradient."""
     rng = np.random.default_rng(11)
@@ -183,7 +182,7 @@ def check_softmax_regression_step(softmax_regression_step) -> None:
         W_want, b_want, cost_want = expected_step(X_, Y_, rate)
 
         def verify(result):
-            W_new, b_new, cost = _step_result(result)
+            W_new, b_new, cost = unpack(result, ("W", "b", "cost"))
             if "W" in parts:
                 close_to(W_want, rtol=1e-5, atol=1e-7, what="W")(W_new)
             if "b" in parts:
