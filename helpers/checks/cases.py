@@ -31,6 +31,9 @@ class Case:
     verify: object  # callable(result) -> None, raising Mismatch
     hint: str
     expect_error: type | None = None  # the case passes if the call raises this
+    # Builds fresh arguments for each run instead of deep-copying ``args``, for arguments the
+    # function is meant to change and that cannot be copied (a Keras model, an optimizer).
+    make_args: object = None
 
 
 def _describe_args(args, names) -> str:
@@ -40,6 +43,10 @@ def _describe_args(args, names) -> str:
             parts.append(f"{name} shape {value.shape}")
         elif isinstance(value, np.random.Generator):
             parts.append(f"{name} = a seeded numpy Generator")
+        elif type(value).__module__.startswith("keras"):
+            parts.append(f"{name} = a Keras {type(value).__name__}")
+        elif len(getattr(value, "shape", ())) > 0:  # a tensor
+            parts.append(f"{name} shape {tuple(value.shape)}")
         elif callable(value):
             parts.append(f"{name} = a test function")
         else:
@@ -94,8 +101,9 @@ def _references_in_place(function, references):
 
 def _run_case(name: str, function, case: Case, arg_names):
     """Return the failure message of one case, or None when it passes."""
-    args = copy.deepcopy(case.args)
-    header = f'✗ {name} — case "{case.name}"\n  input {_describe_args(args, arg_names)}\n'
+    args = case.make_args() if case.make_args else copy.deepcopy(case.args)
+    given = _describe_args(args, arg_names) or "none (the defaults)"
+    header = f'✗ {name} — case "{case.name}"\n  input {given}\n'
     try:
         # The message reports overflow or nan; NumPy's own warnings would only add noise.
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -116,7 +124,7 @@ def _run_case(name: str, function, case: Case, arg_names):
             header + f"  expected {case.expect_error.__name__} to be raised\n"
             f"  got a return value: {short(result)}\n  hint: {case.hint}"
         )
-    for original, after in zip(case.args, args, strict=True):
+    for original, after in zip(case.args, args, strict=True) if not case.make_args else ():
         if not _unchanged(original, after):
             return (
                 header + "  expected the arguments to be left unchanged\n"
@@ -169,6 +177,22 @@ def unpack(result, names):
     if not isinstance(result, tuple | list) or len(result) != len(names):
         raise Mismatch(f"a tuple ({', '.join(names)})", short(result))
     return result
+
+
+def tensor_scalar(result, what="a scalar tensor") -> float:
+    """Return the value of a 0-d TensorFlow tensor, else raise Mismatch saying what came back."""
+    import tensorflow as tf
+
+    if result is None:
+        raise Mismatch(what, "None (is a `return` missing?)")
+    if not tf.is_tensor(result):
+        raise Mismatch(
+            "a TensorFlow tensor (the tape can only follow TensorFlow operations)",
+            f"{type(result).__name__}: {short(result)}",
+        )
+    if result.shape.rank != 0:
+        raise Mismatch(f"{what} (shape ())", f"shape {tuple(result.shape)}")
+    return float(result.numpy())
 
 
 def array_like(result, shape, what="an array"):

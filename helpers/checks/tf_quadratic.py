@@ -1,6 +1,6 @@
 """Checks for notebook 06: TensorFlow on a quadratic cost. TensorFlow is imported on first use."""
 
-from helpers.checks.cases import Case, Mismatch, run_cases, scalar_close_to, short
+from helpers.checks.cases import Case, Mismatch, run_cases, scalar_close_to, tensor_scalar
 
 
 def _gradient_descent_by_hand(coefficients, learning_rate, num_steps):
@@ -21,18 +21,7 @@ def _differentiable_scalar(expected, expected_gradient, gradient_of):
     """
 
     def verify(result):
-        import tensorflow as tf
-
-        if result is None:
-            raise Mismatch("a scalar tensor", "None (is a `return` missing?)")
-        if not tf.is_tensor(result):
-            raise Mismatch(
-                "a TensorFlow tensor (the tape can only follow TensorFlow operations)",
-                f"{type(result).__name__}: {short(result)}",
-            )
-        if result.shape.rank != 0:
-            raise Mismatch("a scalar tensor (shape ())", f"shape {tuple(result.shape)}")
-        scalar_close_to(expected, rtol=1e-5, atol=1e-5)(float(result.numpy()))
+        scalar_close_to(expected, rtol=1e-5, atol=1e-5)(tensor_scalar(result))
         gradient = gradient_of()
         if gradient is None:
             raise Mismatch("a cost the tape can differentiate", "no gradient: the tape lost w")
