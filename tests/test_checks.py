@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from helpers import batchnorm, checks, sampling, search, softmax, tf_quadratic
+from helpers import batchnorm, checks, sampling, search, softmax, tf_digits, tf_quadratic
 
 # ---- softmax -------------------------------------------------------------------------------
 
@@ -534,10 +534,231 @@ def minimize_fixed_cost(coefficients, learning_rate, num_steps):
     return float(_descend(coefficients, learning_rate, num_steps, cost=cost_hard_coded).numpy())
 
 
+# ---- the digits model of lesson 07 ------------------------------------------------------------
+
+
+def model_functional(hidden_units=(128, 128)):  # correct, written differently
+    import keras
+
+    inputs = keras.Input(shape=(64,))
+    a = inputs
+    for units in hidden_units:
+        z = keras.layers.Dense(units, use_bias=False)(a)
+        a = keras.layers.Activation("relu")(keras.layers.BatchNormalization()(z))
+    return keras.Model(inputs, keras.layers.Dense(10)(a))
+
+
+def _model(hidden_units, block, *, output_activation=None, compiled=False):
+    import keras
+
+    layers = [keras.Input(shape=(64,))]
+    for units in hidden_units:
+        layers += block(units)
+    layers.append(keras.layers.Dense(10, activation=output_activation))
+    model = keras.Sequential(layers)
+    if compiled:
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+def model_relu_before_bn(hidden_units=(128, 128)):
+    import keras
+
+    return _model(
+        hidden_units,
+        lambda n: [
+            keras.layers.Dense(n, use_bias=False, activation="relu"),
+            keras.layers.BatchNormalization(),
+        ],
+    )
+
+
+def model_with_bias(hidden_units=(128, 128)):
+    import keras
+
+    return _model(
+        hidden_units,
+        lambda n: [keras.layers.Dense(n), keras.layers.BatchNormalization(), keras.layers.ReLU()],
+    )
+
+
+def model_softmax_output(hidden_units=(128, 128)):
+    return _model(hidden_units, _bn_block, output_activation="softmax")
+
+
+def _bn_block(n):
+    import keras
+
+    return [
+        keras.layers.Dense(n, use_bias=False),
+        keras.layers.BatchNormalization(),
+        keras.layers.ReLU(),
+    ]
+
+
+def model_compiled(hidden_units=(128, 128)):
+    return _model(hidden_units, _bn_block, compiled=True)
+
+
+def model_always_two(hidden_units=(128, 128)):
+    return _model((hidden_units[0], hidden_units[1]), _bn_block)  # two blocks written out
+
+
+def _per_example(logits, labels):
+    import keras
+
+    return keras.losses.categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def total_loss_by_log_softmax(logits, labels):  # correct, written differently
+    import tensorflow as tf
+
+    return -tf.reduce_sum(tf.cast(labels, tf.float32) * tf.nn.log_softmax(logits, axis=1))
+
+
+def total_loss_mean(logits, labels):
+    import tensorflow as tf
+
+    return tf.reduce_mean(_per_example(logits, labels))
+
+
+def total_loss_not_from_logits(logits, labels):
+    import keras
+    import tensorflow as tf
+
+    return tf.reduce_sum(keras.losses.categorical_crossentropy(labels, logits))
+
+
+def total_loss_swapped(logits, labels):
+    import tensorflow as tf
+
+    return tf.reduce_sum(_per_example(labels, logits))
+
+
+def total_loss_transposed(logits, labels):  # the course's column layout, kept by habit
+    import tensorflow as tf
+
+    return tf.reduce_sum(_per_example(tf.transpose(logits), tf.transpose(labels)))
+
+
+def total_loss_naive_softmax(logits, labels):
+    import tensorflow as tf
+
+    p = tf.exp(logits) / tf.reduce_sum(tf.exp(logits), axis=1, keepdims=True)
+    return -tf.reduce_sum(labels * tf.math.log(p))
+
+
+def total_loss_numpy(logits, labels):
+    z = np.asarray(logits)
+    log_p = z - z.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    return float(-(np.asarray(labels) * log_p).sum())
+
+
+def _step(model, optimizer, x, y, *, training=True, divide=True, returns="total", apply=True):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        total = tf_digits.compute_total_loss(model(x, training=training), y)
+        loss = total / tf.cast(tf.shape(x)[0], tf.float32) if divide else total
+    gradients = tape.gradient(loss, model.trainable_variables)
+    if apply:
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return {"total": total, "mean": loss, "float": float(total), "none": None}[returns]
+
+
+def step_with_keras_loss(model, optimizer, x, y):  # correct, written differently
+    import keras
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        mean = keras.losses.CategoricalCrossentropy(from_logits=True)(y, logits)
+    gradients = tape.gradient(mean, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return mean * tf.cast(tf.shape(x)[0], tf.float32)
+
+
+def step_inference_mode(model, optimizer, x, y):
+    return _step(model, optimizer, x, y, training=False)
+
+
+def step_on_total(model, optimizer, x, y):  # the course's own loop differentiates the total
+    return _step(model, optimizer, x, y, divide=False)
+
+
+def step_returns_mean(model, optimizer, x, y):
+    return _step(model, optimizer, x, y, returns="mean")
+
+
+def step_returns_float(model, optimizer, x, y):
+    return _step(model, optimizer, x, y, returns="float")
+
+
+def step_not_applied(model, optimizer, x, y):
+    return _step(model, optimizer, x, y, apply=False)
+
+
+def step_fixed_batch(model, optimizer, x, y):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        total = tf_digits.compute_total_loss(model(x, training=True), y)
+        mean = total / 8.0
+    gradients = tape.gradient(mean, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return total
+
+
+def step_own_adam(model, optimizer, x, y):
+    import keras
+
+    return _step(model, keras.optimizers.Adam(learning_rate=0.01), x, y)
+
+
 sample_log_uniform = sampling.sample_log_uniform
 
 
 CASES = {
+    "build_model": (
+        checks.check_build_model,
+        tf_digits.build_model,
+        [model_functional],
+        [
+            (model_relu_before_bn, "the default", "Dense(128, no bias, relu) → BatchNormalization"),
+            (model_with_bias, "the default", "Dense(units, use_bias=False)"),
+            (model_softmax_output, "the default", "Dense(10, softmax)"),
+            (model_compiled, "the default", "an uncompiled model"),
+            (model_always_two, "one hidden layer", "len(hidden_units)"),
+        ],
+    ),
+    "compute_total_loss": (
+        checks.check_compute_total_loss,
+        tf_digits.compute_total_loss,
+        [total_loss_by_log_softmax],
+        [
+            (total_loss_mean, "3 examples", "this is the mean"),
+            (total_loss_not_from_logits, "3 examples", "from_logits=True"),
+            (total_loss_swapped, "3 examples", "from_logits=True"),
+            (total_loss_transposed, "3 examples", "from_logits=True"),
+            (total_loss_naive_softmax, "large logits", "overflows"),
+            (total_loss_numpy, "3 examples", "a TensorFlow tensor"),
+        ],
+    ),
+    "train_step": (
+        checks.check_train_step,
+        tf_digits.train_step,
+        [step_with_keras_loss],
+        [
+            (step_inference_mode, "one Adam step", "training=True"),
+            (step_on_total, "one Adam step", "divide it by the batch size"),
+            (step_returns_mean, "one Adam step", "return the total"),
+            (step_returns_float, "one Adam step", "a TensorFlow tensor"),
+            (step_not_applied, "one Adam step", "the weights unchanged"),
+            (step_fixed_batch, "a smaller last batch", "tf.shape(x)[0]"),
+            (step_own_adam, "one plain SGD step", "use the optimizer you are given"),
+        ],
+    ),
     "quadratic_cost": (
         checks.check_quadratic_cost,
         tf_quadratic.quadratic_cost,

@@ -13,6 +13,7 @@ from helpers import batchnorm as ref_batchnorm
 from helpers import sampling as ref_sampling
 from helpers import search as ref_search
 from helpers import softmax as ref_softmax
+from helpers import tf_digits as ref_tf_digits
 from helpers import tf_quadratic as ref_tf_quadratic
 from helpers.checks.batchnorm import (
     check_batchnorm_backward,
@@ -29,6 +30,7 @@ from helpers.checks.softmax import (
     check_softmax,
     check_softmax_regression_step,
 )
+from helpers.checks.tf_digits import check_build_model, check_compute_total_loss, check_train_step
 from helpers.checks.tf_quadratic import check_minimize_quadratic, check_quadratic_cost
 
 __all__ = [
@@ -38,6 +40,8 @@ __all__ = [
     "check_batchnorm_backward",
     "check_batchnorm_forward",
     "check_batchnorm_inference",
+    "check_build_model",
+    "check_compute_total_loss",
     "check_cross_entropy_cost",
     "check_grid_search",
     "check_minimize_quadratic",
@@ -48,6 +52,7 @@ __all__ = [
     "check_sample_log_uniform",
     "check_softmax",
     "check_softmax_regression_step",
+    "check_train_step",
     "check_update_running_averages",
     "check_zoom_in",
 ]
@@ -132,5 +137,14 @@ EXERCISES = {
             2,
             ref_tf_quadratic,
         ),
+        Exercise("07_tensorflow_digits", "build_model", check_build_model, 1, ref_tf_digits),
+        Exercise(
+            "07_tensorflow_digits",
+            "compute_total_loss",
+            check_compute_total_loss,
+            2,
+            ref_tf_digits,
+        ),
+        Exercise("07_tensorflow_digits", "train_step", check_train_step, 2, ref_tf_digits),
     ]
 }

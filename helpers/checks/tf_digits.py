@@ -1,0 +1,311 @@
+"""Checks for notebook 07: a Keras model on the digits. TensorFlow is imported on first use.
+
+Expected values come from plain-Python arithmetic (the cross-entropy) or from the reference
+training step run on an identical copy of the model. Keras layout: one example per row.
+"""
+
+import math
+
+import numpy as np
+
+from helpers import tf_digits as ref
+from helpers.checks.cases import Case, Mismatch, close_to, run_cases, short, tensor_scalar
+
+# ---- build_model ----------------------------------------------------------------------------
+
+
+def _layer_names(model) -> list:
+    """Describe a model's layers, e.g. ``["Dense(128, no bias)", "BatchNormalization", …]``."""
+    import keras
+
+    names = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):  # a model nested as a layer
+            names += _layer_names(layer)
+        elif isinstance(layer, keras.layers.InputLayer):
+            continue
+        elif isinstance(layer, keras.layers.Dense):
+            activation = getattr(layer.activation, "__name__", str(layer.activation))
+            names.append(
+                f"Dense({layer.units}"
+                + ("" if layer.use_bias else ", no bias")
+                + ("" if activation == "linear" else f", {activation}")
+                + ")"
+            )
+        elif isinstance(layer, keras.layers.ReLU) or (
+            isinstance(layer, keras.layers.Activation)
+            and getattr(layer.activation, "__name__", "") == "relu"
+        ):
+            names.append("ReLU")
+        else:
+            names.append(type(layer).__name__)
+    return names
+
+
+def _expected_layers(hidden_units) -> list:
+    blocks = [[f"Dense({n}, no bias)", "BatchNormalization", "ReLU"] for n in hidden_units]
+    return [name for block in blocks for name in block] + ["Dense(10)"]
+
+
+def _model_like(hidden_units):
+    """Verifier: an uncompiled keras.Model, (m, 64) → (m, 10), with exactly these layers."""
+
+    def verify(result):
+        import keras
+
+        if result is None:
+            raise Mismatch("a keras.Model", "None (is a `return` missing?)")
+        if not isinstance(result, keras.Model):
+            raise Mismatch("a keras.Model", f"{type(result).__name__}: {short(result)}")
+        if getattr(result, "compiled", False) or getattr(result, "optimizer", None):
+            raise Mismatch("an uncompiled model", "a model on which compile() was called")
+        try:
+            output = result(np.zeros((5, ref.N_PIXELS), dtype="float32"), training=False)
+        except Exception as error:
+            raise Mismatch(
+                "a model that takes a batch of shape (5, 64)", f"{type(error).__name__}: {error}"
+            ) from None
+        if tuple(output.shape) != (5, ref.N_CLASSES):
+            raise Mismatch("logits of shape (5, 10) for 5 images", f"shape {tuple(output.shape)}")
+        expected, got = _expected_layers(hidden_units), _layer_names(result)
+        if got != expected:
+            raise Mismatch("layers " + " → ".join(expected), "layers " + " → ".join(got))
+
+    return verify
+
+
+def check_build_model(build_model) -> None:
+    """Check ``build_model(hidden_units=(128, 128))``: the layers, uncompiled, logits out."""
+    layers_hint = (
+        "for each hidden size: Dense(units, use_bias=False), BatchNormalization(), ReLU(); "
+        "then Dense(10) with no activation (the loss applies the softmax)"
+    )
+    cases = [
+        Case("the default, hidden_units=(128, 128)", (), _model_like((128, 128)), layers_hint),
+        Case(
+            "hidden_units=(32, 16)",
+            ((32, 16),),
+            _model_like((32, 16)),
+            "loop over hidden_units: one Dense → BatchNormalization → ReLU block per entry",
+        ),
+        Case(
+            "one hidden layer, hidden_units=(8,)",
+            ((8,),),
+            _model_like((8,)),
+            "the number of blocks is len(hidden_units), not always 2",
+        ),
+    ]
+    run_cases("build_model", build_model, cases, arg_names=("hidden_units",))
+
+
+# ---- compute_total_loss -------------------------------------------------------------------------
+
+
+def _cross_entropy_by_hand(logits, labels) -> tuple:
+    """Σ over rows of log Σ exp(z) − z[label], and its gradient softmax(z) − y, in plain Python."""
+    total, gradient = 0.0, []
+    for z, y in zip(logits.tolist(), labels.tolist(), strict=True):
+        top = max(z)
+        log_sum = top + math.log(sum(math.exp(v - top) for v in z))
+        total += log_sum - sum(v * w for v, w in zip(z, y, strict=True))
+        gradient.append([math.exp(v - log_sum) - w for v, w in zip(z, y, strict=True)])
+    return total, np.array(gradient)
+
+
+def check_compute_total_loss(compute_total_loss) -> None:
+    """Check ``compute_total_loss(logits, labels)``: Σ over the batch of the cross-entropy."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(7)
+
+    def case(name, m, n_classes, scale, hint):
+        logits = (scale * rng.standard_normal((m, n_classes))).astype(np.float32)
+        labels = np.eye(n_classes, dtype=np.float32)[rng.integers(0, n_classes, m)]
+        expected, expected_gradient = _cross_entropy_by_hand(logits.astype(float), labels)
+        args = (tf.constant(logits), tf.constant(labels))
+
+        def verify(result):
+            value = tensor_scalar(result, "the total loss as a scalar tensor")
+            if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-4):
+                mean = " (this is the mean; the sum is m times it)" * math.isclose(
+                    value * m, expected, rel_tol=1e-5
+                )
+                raise Mismatch(f"{expected:.6g}", f"{value:.6g}{mean}")
+            variable = tf.Variable(logits)
+            with tf.GradientTape() as tape:
+                again = compute_total_loss(variable, tf.constant(labels))
+            gradient = tape.gradient(again, variable)
+            if gradient is None:
+                raise Mismatch("a loss the tape can differentiate", "no gradient to the logits")
+            close_to(expected_gradient, rtol=1e-4, atol=1e-5, what="d(total)/d(logits)")(
+                gradient.numpy()
+            )
+
+        return Case(name, args, verify, hint)
+
+    cases = [
+        case(
+            "3 examples, 4 classes",
+            3,
+            4,
+            1.0,
+            "keras.losses.categorical_crossentropy(labels, logits, from_logits=True) gives one "
+            "loss per example (row); add them with tf.reduce_sum",
+        ),
+        case(
+            "a batch of 29 digits: the sum, not the mean",
+            29,
+            10,
+            2.0,
+            "tf.reduce_sum, not tf.reduce_mean: the epoch cost divides the sum of totals by m",
+        ),
+        case(
+            "large logits (up to ~300) stay finite",
+            6,
+            10,
+            100.0,
+            "let Keras apply the softmax (from_logits=True); exp of large logits overflows",
+        ),
+        case(
+            "a batch of one example",
+            1,
+            10,
+            1.0,
+            "labels first, then logits; one row per example (no transpose in the Keras layout)",
+        ),
+    ]
+    run_cases("compute_total_loss", compute_total_loss, cases, arg_names=("logits", "labels"))
+
+
+# ---- train_step ----------------------------------------------------------------------------
+
+
+def _model_with_weights(hidden_units, seed):
+    """The reference model with weights drawn from ``seed``, so two copies start identical."""
+    model = ref.build_model(hidden_units)
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        kind = variable.path.rsplit("/", 1)[-1]
+        if kind == "moving_variance":
+            value = 1.0 + 0.5 * rng.random(variable.shape)
+        else:
+            spread = 0.3 if kind == "kernel" else 0.1
+            value = (1.0 if kind == "gamma" else 0.0) + spread * rng.standard_normal(variable.shape)
+        variable.assign(value.astype("float32"))
+    return model
+
+
+def _step_on_total(model, optimizer, x, y) -> None:
+    """The likeliest mistake, after the course's own loop: a step on the gradient of the sum."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        total = ref.compute_total_loss(model(x, training=True), y)
+    gradients = tape.gradient(total, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+
+
+def _largest_difference(variables, expected) -> tuple:
+    """The largest absolute gap between variables and arrays (or variables), and its path."""
+    gaps = [
+        (float(np.max(np.abs(v.numpy() - np.asarray(e)))), v.path)
+        for v, e in zip(variables, expected, strict=True)
+    ]
+    return max(gaps)
+
+
+def check_train_step(train_step) -> None:
+    """Check ``train_step(model, optimizer, x, y)``: one update, the batch's total loss back."""
+    import keras
+    import tensorflow as tf
+
+    def case(name, hidden_units, make_optimizer, m, seed, hint):
+        rng = np.random.default_rng(seed)
+        x = tf.constant(rng.random((m, ref.N_PIXELS)), dtype=tf.float32)
+        y = tf.one_hot(rng.integers(0, ref.N_CLASSES, m), ref.N_CLASSES)
+        made = {}
+
+        def make_args():
+            made["model"] = _model_with_weights(hidden_units, seed)
+            return (made["model"], make_optimizer(), x, y)
+
+        def verify(result):
+            reference = _model_with_weights(hidden_units, seed)
+            before = [v.numpy() for v in reference.trainable_variables]
+            inference_total = float(ref.compute_total_loss(reference(x, training=False), y))
+            total = float(ref.train_step(reference, make_optimizer(), x, y))
+            value = tensor_scalar(result, "the batch's total loss as a scalar tensor")
+            model = made["model"]
+            if _largest_difference(model.trainable_variables, before)[0] == 0:
+                raise Mismatch("the model's weights changed by one step", "the weights unchanged")
+            if not math.isclose(value, total, rel_tol=1e-5, abs_tol=1e-4):
+                why = ""
+                if math.isclose(value * m, total, rel_tol=1e-5):
+                    why = " (the batch's mean loss; return the total)"
+                elif math.isclose(value, inference_total, rel_tol=1e-5):
+                    why = " (the loss in inference mode: call the model with training=True)"
+                raise Mismatch(f"total loss {total:.6g}", f"{value:.6g}{why}")
+            gap, path = _largest_difference(
+                model.trainable_variables, [v.numpy() for v in reference.trainable_variables]
+            )
+            if gap > 1e-5:
+                summed = _model_with_weights(hidden_units, seed)
+                _step_on_total(summed, make_optimizer(), x, y)
+                why = (
+                    " (this is the step of the total: divide it by the batch size first)"
+                    if _largest_difference(model.trainable_variables, summed.trainable_variables)[0]
+                    <= 1e-5
+                    else ""
+                )
+                raise Mismatch(
+                    "the weights after one step of the mean loss's gradient",
+                    f"{path} off by up to {gap:.3g}{why}",
+                )
+            gap, path = _largest_difference(
+                model.non_trainable_variables,
+                [v.numpy() for v in reference.non_trainable_variables],
+            )
+            if gap > 1e-5:
+                raise Mismatch(
+                    "batch norm's moving statistics updated once (training=True)",
+                    f"{path} off by up to {gap:.3g}",
+                )
+
+        return Case(name, (None, None, x, y), verify, hint, make_args=make_args)
+
+    cases = [
+        case(
+            "one Adam step (learning rate 0.01) on a batch of 8",
+            (16,),
+            lambda: keras.optimizers.Adam(learning_rate=0.01),
+            8,
+            1,
+            "under tf.GradientTape: logits = model(x, training=True), total = "
+            "compute_total_loss(logits, y); then tape.gradient(total / batch size, "
+            "model.trainable_variables), optimizer.apply_gradients, return total",
+        ),
+        case(
+            "one plain SGD step (learning rate 0.1): the gradient of the mean loss",
+            (16,),
+            lambda: keras.optimizers.SGD(learning_rate=0.1),
+            8,
+            2,
+            "differentiate total / batch size (the mean), as model.fit does; use the optimizer "
+            "you are given",
+        ),
+        case(
+            "a smaller last batch of 5, two hidden layers",
+            (12, 8),
+            lambda: keras.optimizers.Adam(learning_rate=0.01),
+            5,
+            3,
+            "take the batch size from the data (tf.shape(x)[0]), not a fixed 32 or 64",
+        ),
+    ]
+    run_cases(
+        "train_step",
+        train_step,
+        cases,
+        arg_names=("model", "optimizer", "x", "y"),
+        uses={"compute_total_loss": ref.compute_total_loss},
+    )
