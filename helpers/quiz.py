@@ -1,0 +1,289 @@
+"""The self-check quiz of notebook 09: load and validate the questions, grade answers, show them.
+
+The questions live in ``data/quiz.yaml`` so an instructor can edit them without touching code.
+Each question is a mapping::
+
+    id: random-vs-grid              # unique, lowercase letters, digits and dashes
+    kind: single                    # single (radio buttons) or multiple ("check all that apply")
+    question: ...                   # text; Markdown-style `code` is shown as code
+    options:                        # two or more
+      - text: ...
+        correct: true               # single: exactly one correct; multiple: at least one
+      - text: ...
+    explanation: ...                # why, shown after the learner checks
+    notebook: 01_tuning_process.ipynb
+    section: 2. Random values, not a grid   # a heading of that notebook, exactly as written
+
+Nothing is sent anywhere: answers and scores stay in the kernel.
+"""
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_QUIZ = Path(__file__).resolve().parent.parent / "data" / "quiz.yaml"
+KINDS = ("single", "multiple")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_NOTEBOOK = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+_FIELDS = {"id", "kind", "question", "options", "explanation", "notebook", "section"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One validated question. ``answer`` holds the indices of the correct options."""
+
+    id: str
+    kind: str
+    question: str
+    options: tuple
+    answer: frozenset
+    explanation: str
+    notebook: str
+    section: str
+
+    @property
+    def link(self) -> str:
+        """Relative link to the section that teaches it, as JupyterLab anchors headings."""
+        return f"{self.notebook}#{heading_anchor(self.section)}"
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The result of checking one answer: ``score`` in [0, 1] and a verdict for the learner."""
+
+    score: float
+    verdict: str  # "right", "partly right" or "wrong"
+    message: str
+
+
+def heading_anchor(heading: str) -> str:
+    """Return the anchor JupyterLab gives a Markdown heading: its text, spaces → ``-``.
+
+    Code marks and ``*`` emphasis are dropped, as in the rendered text (underscores stay: they
+    occur inside names such as ``moving_mean``).
+    """
+    text = re.sub(r"[`*]", "", heading.lstrip("#").strip())
+    return text.replace(" ", "-")
+
+
+def load_quiz(path=None) -> list:
+    """Read and validate the quiz file; return its questions in order.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not valid YAML, or a question is malformed; the message names
+            the question (by id, or by position when it has none) and what is wrong.
+    """
+    import yaml
+
+    path = Path(path) if path is not None else DEFAULT_QUIZ
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path.name} is not valid YAML: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        raise ValueError(f"{path.name} must hold a mapping with a list under 'questions'")
+    if not data["questions"]:
+        raise ValueError(f"{path.name} has no questions")
+    questions, seen = [], set()
+    for position, raw in enumerate(data["questions"], start=1):
+        question = _validate(raw, position)
+        if question.id in seen:
+            raise ValueError(f"question {question.id!r}: the id is used twice")
+        seen.add(question.id)
+        questions.append(question)
+    return questions
+
+
+def _validate(raw, position: int) -> Question:
+    name = f"question {position}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{name}: expected a mapping of fields, got {type(raw).__name__}")
+    if isinstance(raw.get("id"), str):
+        name = f"question {raw['id']!r}"
+    missing = sorted(_FIELDS - raw.keys())
+    if missing:
+        raise ValueError(f"{name}: missing {', '.join(missing)}")
+    unknown = sorted(raw.keys() - _FIELDS)
+    if unknown:
+        raise ValueError(f"{name}: unknown field {', '.join(unknown)}")
+    for field in ("id", "kind", "question", "explanation", "notebook", "section"):
+        if not isinstance(raw[field], str) or not raw[field].strip():
+            raise ValueError(f"{name}: {field} must be non-empty text")
+    if not _ID.match(raw["id"]):
+        raise ValueError(f"{name}: id must be lowercase letters, digits and dashes")
+    if raw["kind"] not in KINDS:
+        raise ValueError(f"{name}: kind must be one of {KINDS}, got {raw['kind']!r}")
+    if not _NOTEBOOK.match(raw["notebook"]):
+        raise ValueError(f"{name}: notebook must be a file name like 01_topic.ipynb")
+    options = raw["options"]
+    if not isinstance(options, list) or len(options) < 2:
+        raise ValueError(f"{name}: options must be a list of two or more")
+    texts, answer = [], set()
+    for index, option in enumerate(options, start=1):
+        if not isinstance(option, dict) or not isinstance(option.get("text"), str):
+            raise ValueError(f"{name}: option {index} must be a mapping with text")
+        if not isinstance(option.get("correct", False), bool) or option.keys() - {
+            "text",
+            "correct",
+        }:
+            raise ValueError(f"{name}: option {index} may hold only text and correct: true/false")
+        texts.append(option["text"].strip())
+        if option.get("correct", False):
+            answer.add(index - 1)
+    if len(set(texts)) != len(texts):
+        raise ValueError(f"{name}: two options have the same text")
+    if raw["kind"] == "single" and len(answer) != 1:
+        raise ValueError(
+            f"{name}: a single-answer question needs exactly one correct option, got {len(answer)}"
+        )
+    if raw["kind"] == "multiple" and not answer:
+        raise ValueError(f"{name}: a check-all question needs at least one correct option")
+    return Question(
+        id=raw["id"],
+        kind=raw["kind"],
+        question=raw["question"].strip(),
+        options=tuple(texts),
+        answer=frozenset(answer),
+        explanation=raw["explanation"].strip(),
+        notebook=raw["notebook"],
+        section=raw["section"].strip(),
+    )
+
+
+def grade(question: Question, chosen) -> Grade:
+    """Grade the options ``chosen`` (indices into ``question.options``).
+
+    A single-answer question scores 1 or 0. A check-all question scores the correct options
+    picked minus the wrong ones picked, over the number of correct options, at least 0: so
+    ticking every box does not earn full marks.
+    """
+    if not isinstance(question, Question):
+        raise TypeError(f"question must be a Question, got {type(question).__name__}")
+    try:
+        chosen = {int(i) for i in chosen}
+    except (TypeError, ValueError):
+        raise TypeError(f"chosen must be a collection of option indices, got {chosen!r}") from None
+    if any(not 0 <= i < len(question.options) for i in chosen):
+        raise ValueError(
+            f"chosen must hold indices 0 to {len(question.options) - 1}, got {sorted(chosen)}"
+        )
+    if not chosen:
+        return Grade(0.0, "wrong", "Choose an answer first.")
+    hits, false_picks = len(chosen & question.answer), len(chosen - question.answer)
+    if chosen == question.answer:
+        return Grade(1.0, "right", "Right.")
+    if question.kind == "single":
+        return Grade(0.0, "wrong", "Not quite.")
+    score = max(0, hits - false_picks) / len(question.answer)
+    missed = len(question.answer) - hits
+    parts = [f"{hits} of {len(question.answer)} correct options chosen"]
+    if false_picks:
+        parts.append(f"{false_picks} wrong option{'s' * (false_picks > 1)} chosen")
+    if missed:
+        parts.append(f"{missed} missed")
+    verdict = "partly right" if score > 0 else "wrong"
+    return Grade(score, verdict, f"{verdict.capitalize()}: {', '.join(parts)}.")
+
+
+def _inline(text: str) -> str:
+    """Escape text for HTML and show `code` spans as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+class Quiz:
+    """The questions as widgets, and a running score.
+
+    ``quiz.show(id)`` returns one question's widget; ``quiz.summary`` is a widget that updates
+    whenever an answer is checked.
+    """
+
+    def __init__(self, questions):
+        import ipywidgets as widgets
+
+        if not questions or not all(isinstance(q, Question) for q in questions):
+            raise TypeError("questions must be a non-empty list of Question (from load_quiz)")
+        self.questions = {q.id: q for q in questions}
+        self.scores = {}
+        self.summary = widgets.HTML()
+        self._update_summary()
+
+    def show(self, question_id: str):
+        """Return the widget of one question: the options, a Check button and the feedback."""
+        import ipywidgets as widgets
+
+        if question_id not in self.questions:
+            raise ValueError(f"no question {question_id!r}; the ids are {list(self.questions)}")
+        question = self.questions[question_id]
+        prompt = widgets.HTML(f"<b>{_inline(question.question)}</b>")
+        if question.kind == "single":
+            choice = widgets.RadioButtons(
+                options=[(text, i) for i, text in enumerate(question.options)],
+                value=None,
+                layout=widgets.Layout(width="auto"),
+            )
+            choices, chosen = [choice], lambda: set() if choice.value is None else {choice.value}
+        else:
+            choices = [
+                widgets.Checkbox(description=text, value=False, indent=False)
+                for text in question.options
+            ]
+            prompt.value += " <i>(check all that apply)</i>"
+            chosen = lambda: {i for i, box in enumerate(choices) if box.value}  # noqa: E731
+        feedback = widgets.HTML()
+        button = widgets.Button(description="Check", button_style="primary")
+
+        def check(_button=None):
+            result = grade(question, chosen())
+            if result.message == "Choose an answer first.":
+                feedback.value = result.message
+                return
+            self.scores[question.id] = result.score
+            colour = {"right": "green", "partly right": "darkorange", "wrong": "firebrick"}
+            feedback.value = (
+                f"<span style='color:{colour[result.verdict]}'><b>{result.message}</b></span> "
+                f"{_inline(question.explanation)} "
+                f"<a href='{html.escape(question.link)}'>See {question.notebook[:2]}, "
+                f"{html.escape(question.section)}.</a>"
+            )
+            self._update_summary()
+
+        button.on_click(check)
+        box = widgets.VBox([prompt, *choices, button, feedback])
+        box.check = check  # lets tests and instructors trigger the button from code
+        box.choices = choices
+        return box
+
+    def _update_summary(self):
+        total = sum(self.scores.values())
+        self.summary.value = (
+            f"<b>Score: {total:g} of {len(self.questions)}</b> "
+            f"({len(self.scores)} of {len(self.questions)} questions checked)"
+        )
+
+
+def check_links(questions, notebooks_dir) -> list:
+    """Return a description of every question whose notebook or section does not exist."""
+    import nbformat
+
+    problems, headings = [], {}
+    for question in questions:
+        path = Path(notebooks_dir) / question.notebook
+        if not path.exists():
+            problems.append(f"{question.id}: no notebook {question.notebook}")
+            continue
+        if path not in headings:
+            notebook = nbformat.read(path, as_version=4)
+            headings[path] = {
+                re.sub(r"^#+\s*", "", line).strip()
+                for cell in notebook.cells
+                if cell.cell_type == "markdown"
+                for line in cell.source.splitlines()
+                if line.startswith("#")
+            }
+        if question.section not in headings[path]:
+            problems.append(
+                f"{question.id}: {question.notebook} has no heading {question.section!r}"
+            )
+    return problems

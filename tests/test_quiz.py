@@ -1,0 +1,206 @@
+"""helpers.quiz: the quiz file is validated with errors naming the question, answers are graded,
+every link points at an existing notebook heading, and the widgets score what is checked."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from helpers.quiz import Question, Quiz, check_links, grade, heading_anchor, load_quiz
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+VALID = """
+questions:
+  - id: first
+    kind: single
+    question: Which?
+    options:
+      - text: this one
+        correct: true
+      - text: that one
+    explanation: Because.
+    notebook: 01_tuning_process.ipynb
+    section: 1. Which hyperparameters matter most
+  - id: second
+    kind: multiple
+    question: Which are true?
+    options:
+      - text: a
+        correct: true
+      - text: b
+        correct: true
+      - text: c
+      - text: d
+    explanation: a and b.
+    notebook: 02_appropriate_scale.ipynb
+    section: 3. The log scale
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "quiz.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def questions(tmp_path):
+    return load_quiz(write(tmp_path, VALID))
+
+
+def test_the_shipped_quiz_loads_and_covers_every_lesson():
+    quiz = load_quiz()
+    assert len(quiz) >= 10
+    assert {q.notebook[:2] for q in quiz} == {"01", "02", "03", "04", "05", "06", "07"}
+    assert any(q.kind == "multiple" for q in quiz)
+
+
+def test_every_link_of_the_shipped_quiz_resolves_to_a_heading():
+    assert check_links(load_quiz(), NOTEBOOKS) == []
+
+
+def test_a_valid_file_gives_questions_with_their_answers(questions):
+    first, second = questions
+    assert first.options == ("this one", "that one") and first.answer == {0}
+    assert second.kind == "multiple" and second.answer == {0, 1}
+    assert first.link == "01_tuning_process.ipynb#1.-Which-hyperparameters-matter-most"
+
+
+def _replace(old, new):
+    return VALID.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("questions: [\n", "not valid YAML"),
+        ("- just a list\n", "a list under 'questions'"),
+        ("questions: []\n", "no questions"),
+        (_replace("    explanation: Because.\n", ""), "question 'first': missing explanation"),
+        (_replace("  - id: first\n", "  - id: first\n    hint: no\n"), "unknown field hint"),
+        (_replace("id: first", "id: First Question"), "id must be lowercase"),
+        (_replace("id: second", "id: first"), "'first': the id is used twice"),
+        (_replace("kind: single", "kind: radio"), "'first': kind must be one of"),
+        (_replace("question: Which?", "question: ''"), "'first': question must be non-empty"),
+        (
+            _replace("      - text: that one\n", "      - text: that one\n        correct: true\n"),
+            "'first': a single-answer question needs exactly one correct option, got 2",
+        ),
+        (
+            _replace("        correct: true\n      - text: that one", "      - text: that one"),
+            "'first': a single-answer question needs exactly one correct option, got 0",
+        ),
+        (
+            VALID.replace("      - text: a\n        correct: true", "      - text: a").replace(
+                "      - text: b\n        correct: true", "      - text: b"
+            ),
+            "'second': a check-all question needs at least one correct option",
+        ),
+        (
+            _replace("      - text: that one\n", ""),
+            "'first': options must be a list of two or more",
+        ),
+        (_replace("text: that one", "text: this one"), "'first': two options have the same text"),
+        (_replace("correct: true", "correct: yes please"), "'first': option 1 may hold only"),
+        (
+            _replace("notebook: 01_tuning_process.ipynb", "notebook: lesson one"),
+            "'first': notebook must be a file name",
+        ),
+        (_replace("  - id: first\n", "  - id: 7\n"), "question 1: id must be non-empty text"),
+    ],
+)
+def test_an_invalid_file_is_refused_naming_the_question(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_quiz(write(tmp_path, text))
+
+
+def test_a_missing_file_is_reported(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_quiz(tmp_path / "nope.yaml")
+
+
+def test_a_link_to_a_missing_notebook_or_heading_is_reported(questions, tmp_path):
+    wrong_section = Question(**{**questions[0].__dict__, "section": "9. Nowhere"})
+    wrong_file = Question(**{**questions[0].__dict__, "notebook": "42_nothing.ipynb"})
+    problems = check_links([questions[0], wrong_section, wrong_file], NOTEBOOKS)
+    assert problems == [
+        "first: 01_tuning_process.ipynb has no heading '9. Nowhere'",
+        "first: no notebook 42_nothing.ipynb",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "anchor"),
+    [
+        ("## 2. Random values, not a grid", "2.-Random-values,-not-a-grid"),
+        ("## 5. The same training with `model.fit`", "5.-The-same-training-with-model.fit"),
+        ("### A slip to avoid: a *normal* exponent", "A-slip-to-avoid:-a-normal-exponent"),
+        ("4. Keras: `moving_mean`", "4.-Keras:-moving_mean"),
+    ],
+)
+def test_heading_anchors_follow_jupyterlab(heading, anchor):
+    assert heading_anchor(heading) == anchor
+
+
+def test_single_answers_score_one_or_zero(questions):
+    single = questions[0]
+    assert grade(single, {0}).score == 1.0 and grade(single, {0}).verdict == "right"
+    assert grade(single, [1]).score == 0.0 and grade(single, [1]).verdict == "wrong"
+    assert grade(single, set()).message == "Choose an answer first."
+
+
+@pytest.mark.parametrize(
+    ("chosen", "score", "verdict", "says"),
+    [
+        ({0, 1}, 1.0, "right", "Right."),
+        ({0}, 0.5, "partly right", "1 of 2 correct options chosen, 1 missed"),
+        ({0, 1, 2}, 0.5, "partly right", "2 of 2 correct options chosen, 1 wrong option chosen"),
+        ({0, 1, 2, 3}, 0.0, "wrong", "2 wrong options chosen"),
+        ({2}, 0.0, "wrong", "0 of 2 correct options chosen"),
+    ],
+)
+def test_check_all_answers_earn_partial_credit(questions, chosen, score, verdict, says):
+    result = grade(questions[1], chosen)
+    assert (result.score, result.verdict) == (score, verdict)
+    assert says in result.message
+
+
+@pytest.mark.parametrize(
+    ("chosen", "error", "message"),
+    [({5}, ValueError, "indices 0 to 1"), (None, TypeError, "collection of option indices")],
+)
+def test_bad_choices_are_named(questions, chosen, error, message):
+    with pytest.raises(error, match=message):
+        grade(questions[0], chosen)
+
+
+def test_grade_wants_a_question():
+    with pytest.raises(TypeError, match="question must be a Question"):
+        grade({"id": "x"}, {0})
+
+
+def test_the_widgets_grade_explain_link_and_keep_score(questions):
+    quiz = Quiz(questions)
+    assert "Score: 0 of 2" in quiz.summary.value
+
+    single = quiz.show("first")
+    single.check()
+    assert "Choose an answer first" in single.children[-1].value
+    single.choices[0].value = 0
+    single.check()
+    feedback = single.children[-1].value
+    assert "Right." in feedback and "Because." in feedback
+    assert "href='01_tuning_process.ipynb#1.-Which-hyperparameters-matter-most'" in feedback
+
+    several = quiz.show("second")
+    several.choices[0].value = True
+    several.check()
+    assert "Partly right" in several.children[-1].value
+    assert "Score: 1.5 of 2" in quiz.summary.value
+    assert "2 of 2 questions checked" in quiz.summary.value
+
+
+def test_showing_an_unknown_question_names_the_ids(questions):
+    with pytest.raises(ValueError, match="no question 'third'"):
+        Quiz(questions).show("third")
