@@ -216,6 +216,8 @@ class Quiz:
         if question_id not in self.questions:
             raise ValueError(f"no question {question_id!r}; the ids are {list(self.questions)}")
         question = self.questions[question_id]
+        self.scores.pop(question_id, None)  # shown afresh: its earlier answer no longer counts
+        self._update_summary()
         prompt = widgets.HTML(f"<b>{_inline(question.question)}</b>")
         if question.kind == "single":
             choice = widgets.RadioButtons(

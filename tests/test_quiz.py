@@ -200,6 +200,9 @@ def test_the_widgets_grade_explain_link_and_keep_score(questions):
     assert "Score: 1.5 of 2" in quiz.summary.value
     assert "2 of 2 questions checked" in quiz.summary.value
 
+    quiz.show("first")  # re-running a question's cell starts it afresh
+    assert "Score: 0.5 of 2" in quiz.summary.value
+
 
 def test_showing_an_unknown_question_names_the_ids(questions):
     with pytest.raises(ValueError, match="no question 'third'"):
