@@ -26,6 +26,7 @@ DEFAULT_QUIZ = Path(__file__).resolve().parent.parent / "data" / "quiz.yaml"
 KINDS = ("single", "multiple")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _NOTEBOOK = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+NO_CHOICE = "Choose an answer first."
 _FIELDS = {"id", "kind", "question", "options", "explanation", "notebook", "section"}
 
 
@@ -170,7 +171,7 @@ def grade(question: Question, chosen) -> Grade:
             f"chosen must hold indices 0 to {len(question.options) - 1}, got {sorted(chosen)}"
         )
     if not chosen:
-        return Grade(0.0, "wrong", "Choose an answer first.")
+        return Grade(0.0, "wrong", NO_CHOICE)
     hits, false_picks = len(chosen & question.answer), len(chosen - question.answer)
     if chosen == question.answer:
         return Grade(1.0, "right", "Right.")
@@ -237,10 +238,11 @@ class Quiz:
         button = widgets.Button(description="Check", button_style="primary")
 
         def check(_button=None):
-            result = grade(question, chosen())
-            if result.message == "Choose an answer first.":
-                feedback.value = result.message
+            picked = chosen()
+            if not picked:  # not an answer: nothing to score
+                feedback.value = NO_CHOICE
                 return
+            result = grade(question, picked)
             self.scores[question.id] = result.score
             colour = {"right": "green", "partly right": "darkorange", "wrong": "firebrick"}
             feedback.value = (

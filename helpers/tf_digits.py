@@ -48,21 +48,21 @@ def build_model(hidden_units=(128, 128), *, batchnorm: bool = True):
     return keras.Sequential(layers, name="digits_bn" if batchnorm else "digits_plain")
 
 
-def _batch_pair(first_name, first, second_name, second):
-    """Check that two ``(m, C)`` tensors have the same shape; return their static shape."""
+def _check_logits_and_labels(logits, labels) -> None:
+    """Raise unless ``logits`` and ``labels`` are 2-D with the same shape ``(m, C)``."""
     import tensorflow as tf
 
-    for name, value in ((first_name, first), (second_name, second)):
+    for name, value in (("logits", logits), ("labels", labels)):
         if not (tf.is_tensor(value) or hasattr(value, "shape")):
             raise TypeError(f"{name} must be a tensor or array of shape (m, C), got {value!r}")
         if len(value.shape) != 2:
             raise ValueError(
                 f"{name} must have shape (m, C), one row per example, got {value.shape}"
             )
-    if tuple(first.shape) != tuple(second.shape):
+    if tuple(logits.shape) != tuple(labels.shape):
         raise ValueError(
-            f"{first_name} and {second_name} must have the same shape (m, C), "
-            f"got {tuple(first.shape)} and {tuple(second.shape)}"
+            "logits and labels must have the same shape (m, C), "
+            f"got {tuple(logits.shape)} and {tuple(labels.shape)}"
         )
 
 
@@ -79,7 +79,7 @@ def compute_total_loss(logits, labels):
     import keras
     import tensorflow as tf
 
-    _batch_pair("logits", logits, "labels", labels)
+    _check_logits_and_labels(logits, labels)
     labels = tf.cast(labels, tf.float32)
     per_example = keras.losses.categorical_crossentropy(labels, logits, from_logits=True)
     return tf.reduce_sum(per_example)
