@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from helpers import batchnorm, checks, sampling, search, softmax, tf_digits, tf_quadratic
+from helpers import batchnorm, checks, sampling, search, softmax, tf_digits, tf_quadratic, tuning
 
 # ---- softmax -------------------------------------------------------------------------------
 
@@ -716,6 +716,57 @@ def step_own_adam(model, optimizer, x, y):
     return _step(model, keras.optimizers.Adam(learning_rate=0.01), x, y)
 
 
+# ---- suggest_hyperparameters (08) -----------------------------------------------------------
+
+
+def _space(trial, *, beta_log=True, rate_log=True, convert=True, units_high=256):
+    rate = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=rate_log)
+    one_minus = trial.suggest_float("one_minus_beta1", 1e-3, 1e-1, log=beta_log)
+    units = trial.suggest_int("hidden_units", 16, units_high)
+    k = trial.suggest_int("log2_batch_size", 4, 7)
+    if not convert:
+        return {"learning_rate": rate, "beta1": one_minus, "hidden_units": units, "batch_size": k}
+    return {
+        "learning_rate": rate,
+        "beta1": 1 - one_minus,
+        "hidden_units": units,
+        "batch_size": 2**k,
+    }
+
+
+def suggest_beta_uniform(trial):
+    return _space(trial, beta_log=False)
+
+
+def suggest_rate_uniform(trial):
+    return _space(trial, rate_log=False)
+
+
+def suggest_unconverted(trial):
+    return _space(trial, convert=False)
+
+
+def suggest_wrong_bound(trial):
+    return _space(trial, units_high=128)
+
+
+def suggest_float_batch(trial):
+    return _space(trial) | {"batch_size": float(2 ** trial.params["log2_batch_size"])}
+
+
+def suggest_other_names(trial):
+    rate = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    return {"learning_rate": rate, "beta1": 0.9, "hidden_units": 64, "batch_size": 32}
+
+
+def suggest_in_another_order(trial):  # correct, written differently
+    k = trial.suggest_int("log2_batch_size", 4, 7)
+    units = trial.suggest_int("hidden_units", 16, 256)
+    beta1 = 1.0 - trial.suggest_float("one_minus_beta1", 0.001, 0.1, log=True)
+    rate = trial.suggest_float("learning_rate", 0.0001, 0.1, log=True)
+    return dict(batch_size=1 << k, hidden_units=units, beta1=beta1, learning_rate=rate)
+
+
 sample_log_uniform = sampling.sample_log_uniform
 
 
@@ -929,6 +980,27 @@ CASES = {
             (step_cost_after_update, "cost is the one before", "old W and b"),
             (step_in_place, "W and b after one step", "modified in place"),
             (step_bias_lost_its_shape, "W and b after one step", "shape (3, 1)"),
+        ],
+    ),
+    "suggest_hyperparameters": (
+        checks.check_suggest_hyperparameters,
+        tuning.suggest_hyperparameters,
+        [suggest_in_another_order],
+        [
+            (
+                suggest_beta_uniform,
+                "ranges and scales",
+                "one_minus_beta1: float in [0.001, 0.1], log=True",
+            ),
+            (
+                suggest_rate_uniform,
+                "ranges and scales",
+                "learning_rate: float in [0.0001, 0.1], log=True",
+            ),
+            (suggest_unconverted, "means β1 = 0.99", "β1 = 1 − one_minus_beta1"),
+            (suggest_wrong_bound, "ranges and scales", "hidden_units: int in [16, 256]"),
+            (suggest_float_batch, "means β1 = 0.99", "batch_size = 32 (an int)"),
+            (suggest_other_names, "means β1 = 0.99", "(these names)"),
         ],
     ),
 }

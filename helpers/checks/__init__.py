@@ -15,6 +15,7 @@ from helpers import search as ref_search
 from helpers import softmax as ref_softmax
 from helpers import tf_digits as ref_tf_digits
 from helpers import tf_quadratic as ref_tf_quadratic
+from helpers import tuning as ref_tuning
 from helpers.checks.batchnorm import (
     check_batchnorm_backward,
     check_batchnorm_forward,
@@ -32,6 +33,7 @@ from helpers.checks.softmax import (
 )
 from helpers.checks.tf_digits import check_build_model, check_compute_total_loss, check_train_step
 from helpers.checks.tf_quadratic import check_minimize_quadratic, check_quadratic_cost
+from helpers.checks.tuning import check_suggest_hyperparameters
 
 __all__ = [
     "EXERCISES",
@@ -52,6 +54,7 @@ __all__ = [
     "check_sample_log_uniform",
     "check_softmax",
     "check_softmax_regression_step",
+    "check_suggest_hyperparameters",
     "check_train_step",
     "check_update_running_averages",
     "check_zoom_in",
@@ -146,5 +149,12 @@ EXERCISES = {
             ref_tf_digits,
         ),
         Exercise("07_tensorflow_digits", "train_step", check_train_step, 2, ref_tf_digits),
+        Exercise(
+            "08_tuning_in_practice",
+            "suggest_hyperparameters",
+            check_suggest_hyperparameters,
+            2,
+            ref_tuning,
+        ),
     ]
 }

@@ -43,8 +43,10 @@ def _describe_args(args, names) -> str:
             parts.append(f"{name} shape {value.shape}")
         elif isinstance(value, np.random.Generator):
             parts.append(f"{name} = a seeded numpy Generator")
-        elif type(value).__module__.startswith("keras"):
-            parts.append(f"{name} = a Keras {type(value).__name__}")
+        elif type(value).__module__.startswith(("keras", "optuna")):
+            library = type(value).__module__.split(".")[0].capitalize()
+            article = "an" if library[0] in "AEIOU" else "a"
+            parts.append(f"{name} = {article} {library} {type(value).__name__}")
         elif len(getattr(value, "shape", ())) > 0:  # a tensor
             parts.append(f"{name} shape {tuple(value.shape)}")
         elif callable(value):
