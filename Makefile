@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                 --nbval-kernel-startup-timeout 120
 
-.PHONY: lab test unit nbval lint format notebooks bench student lock clean help
+.PHONY: lab test unit nbval lint format notebooks bench student lock clean help test-distributed
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
 	@echo "make student    write student versions to student/ (solutions removed)"
 	@echo "make lock       re-resolve requirements*.in into the locked requirements*.txt"
+	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
@@ -47,6 +48,17 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks
 
+# The PostgreSQL driver, only for this target: `make lab` and `make test` never install it.
+$(VENV)/.distributed: requirements-distributed.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-distributed.txt
+	touch $@
+
+# Needs Debian's PostgreSQL server (apt-get install postgresql); the script starts a throwaway
+# one on 127.0.0.1 and removes it afterwards, whatever happens.
+test-distributed: $(VENV)/.distributed
+	bash tests/with_postgresql.sh $(BIN)/python -m pytest -m distributed -p no:cacheprovider \
+	    tests/test_tuning.py
+
 notebooks: $(STAMP)
 	$(BIN)/python -m helpers.execute --in-place $(if $(FORCE),--force) notebooks/*.ipynb
 
@@ -66,6 +78,11 @@ lock:
 	{ echo "# Locked from requirements-dev.in by 'make lock' (on top of requirements.txt). Do not edit by hand."; \
 	  build/lock/bin/python -m pip freeze --all --exclude pip --exclude setuptools \
 	    | grep -vxF -f requirements.txt; } > requirements-dev.txt
+	build/lock/bin/python -m pip install --quiet -r requirements-distributed.in \
+	    -c requirements.txt -c requirements-dev.txt
+	{ echo "# Locked from requirements-distributed.in by 'make lock' (on top of requirements.txt and requirements-dev.txt). Do not edit by hand."; \
+	  build/lock/bin/python -m pip freeze --all --exclude pip --exclude setuptools \
+	    | grep -vxF -f requirements.txt | grep -vxF -f requirements-dev.txt; } > requirements-distributed.txt
 	rm -rf build/lock
 
 clean:

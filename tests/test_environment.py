@@ -22,10 +22,12 @@ def _pins(path: Path) -> dict:
 
 
 def test_every_direct_dependency_is_pinned_exactly_with_a_reason():
-    for name in ("requirements.in", "requirements-dev.in"):
+    for name in ("requirements.in", "requirements-dev.in", "requirements-distributed.in"):
         for line in (ROOT / name).read_text().splitlines():
             if line.strip() and not line.startswith("#"):
-                assert PIN.match(line), f"{name}: not an exact pin: {line!r}"
+                assert PIN.match(line) or re.match(r"^[\w\-]+\[[\w,]+\]==", line), (
+                    f"{name}: not an exact pin: {line!r}"
+                )
                 assert "#" in line, f"{name}: say who needs it: {line!r}"
 
 
@@ -36,6 +38,21 @@ def test_lock_files_hold_the_direct_pins():
         assert locked.get(name) == version, (
             f"{name}: .in pins {version}, lock has {locked.get(name)}"
         )
+
+
+def test_the_distributed_extras_are_locked_apart_from_lab_and_test():
+    # make lab / make test install requirements.txt + requirements-dev.txt only
+    locked = _pins(ROOT / "requirements-distributed.txt")
+    direct = re.findall(
+        r"^([\w\-]+)(?:\[[\w,]+\])?==(\S+)",
+        (ROOT / "requirements-distributed.in").read_text(),
+        re.M,
+    )
+    assert direct and all(locked.get(_canonical(n)) == v for n, v in direct), (direct, locked)
+    assert not set(locked) & (
+        set(_pins(ROOT / "requirements.txt")) | set(_pins(ROOT / "requirements-dev.txt"))
+    )
+    assert "psycopg" not in (ROOT / "environment.yml").read_text()
 
 
 def test_lock_files_do_not_overlap():
