@@ -85,6 +85,23 @@ class Hyperparameter:
         lo, hi = int(math.log2(self.low)), int(math.log2(self.high))
         return 2 ** min(lo + math.floor(u * (hi - lo + 1)), hi)
 
+    def suggest(self, trial):
+        """Ask an Optuna ``trial`` for a value on this scale; the trial samples what is uniform.
+
+        The trial's parameter is the sampled quantity: ``name`` itself, ``one_minus_<name>``
+        or ``log2_<name>``.
+        """
+        if self.scale == "log":
+            return trial.suggest_float(self.name, self.low, self.high, log=True)
+        if self.scale == "one_minus_log":
+            # rounded so that 1 − 0.999 is asked as 0.001, not 0.0010000000000000009
+            low, high = round(1 - self.high, 12), round(1 - self.low, 12)
+            return 1 - trial.suggest_float(f"one_minus_{self.name}", low, high, log=True)
+        if self.scale == "int":
+            return trial.suggest_int(self.name, int(self.low), int(self.high))
+        low, high = int(math.log2(self.low)), int(math.log2(self.high))
+        return 2 ** trial.suggest_int(f"log2_{self.name}", low, high)
+
 
 # Bounds of 07's network: Adam's learning rate over three decades, β1 from 0.9 (an average of
 # about 10 gradients) to 0.999 (about 1,000), and 16 to 256 units in each of the two layers.
@@ -124,16 +141,7 @@ def suggest_hyperparameters(trial) -> dict:
     The trial's own parameter names are the sampled quantities (``one_minus_beta1``,
     ``log2_batch_size``); the returned dict holds the hyperparameters themselves.
     """
-    learning_rate = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
-    one_minus_beta1 = trial.suggest_float("one_minus_beta1", 1e-3, 1e-1, log=True)
-    hidden_units = trial.suggest_int("hidden_units", 16, 256)
-    log2_batch_size = trial.suggest_int("log2_batch_size", 4, 7)
-    return {
-        "learning_rate": learning_rate,
-        "beta1": 1 - one_minus_beta1,
-        "hidden_units": hidden_units,
-        "batch_size": 2**log2_batch_size,
-    }
+    return {h.name: h.suggest(trial) for h in SEARCH_SPACE}
 
 
 def _check_hyperparameters(hparams) -> dict:
