@@ -229,7 +229,10 @@ class Quiz:
             choices, chosen = [choice], lambda: set() if choice.value is None else {choice.value}
         else:
             choices = [
-                widgets.Checkbox(description=text, value=False, indent=False)
+                # width auto: at the default width JupyterLab cuts long options off with "…"
+                widgets.Checkbox(
+                    description=text, value=False, indent=False, layout=widgets.Layout(width="auto")
+                )
                 for text in question.options
             ]
             prompt.value += " <i>(check all that apply)</i>"
@@ -262,7 +265,7 @@ class Quiz:
     def _update_summary(self):
         total = sum(self.scores.values())
         self.summary.value = (
-            f"<b>Score: {total:g} of {len(self.questions)}</b> "
+            f"<b>Score: {round(total, 2):g} of {len(self.questions)}</b> "
             f"({len(self.scores)} of {len(self.questions)} questions checked)"
         )
 

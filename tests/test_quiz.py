@@ -204,6 +204,15 @@ def test_the_widgets_grade_explain_link_and_keep_score(questions):
     assert "Score: 0.5 of 2" in quiz.summary.value
 
 
+def test_partial_scores_show_two_decimals_and_options_show_in_full():
+    quiz = Quiz(load_quiz())
+    widget = quiz.show("softmax-output")  # three right options; one ticked earns a third
+    assert all(box.layout.width == "auto" for box in widget.choices)
+    widget.choices[0].value = True
+    widget.check()
+    assert f"Score: 0.33 of {len(quiz.questions)}</b>" in quiz.summary.value
+
+
 def test_showing_an_unknown_question_names_the_ids(questions):
     with pytest.raises(ValueError, match="no question 'third'"):
         Quiz(questions).show("third")
