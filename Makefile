@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                 --nbval-kernel-startup-timeout 120
 
-.PHONY: lab test unit nbval lint format notebooks bench student lock clean help test-distributed
+.PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
+        test-distributed test-browser
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -17,6 +18,7 @@ help:
 	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
 	@echo "make student    write student versions to student/ (solutions removed)"
+	@echo "make html       static HTML of every notebook with its outputs, in build/html/"
 	@echo "make lock       re-resolve requirements*.in into the locked requirements*.txt"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
 
@@ -67,6 +69,9 @@ bench: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python -m helpers.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
+
+html: $(STAMP)
+	$(BIN)/python -m helpers.html_export --out build/html notebooks/*.ipynb
 
 # Resolve the direct pins in a throw-away venv and record every installed version.
 lock:

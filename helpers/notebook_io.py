@@ -30,16 +30,31 @@ def read_notebook(path) -> nbformat.NotebookNode:
 def write_atomically(nb: nbformat.NotebookNode, path) -> None:
     """Write ``nb`` to ``path`` through a temporary file in the same folder and one rename,
     so a crash or a full disk never leaves half a notebook behind."""
+    text = nbformat.writes(nb)
+    write_text_atomically(text if text.endswith("\n") else text + "\n", path)
+
+
+def write_text_atomically(text: str, path) -> None:
+    """Write ``text`` (UTF-8) to ``path`` the same way: a temporary file, then one rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            nbformat.write(nb, handle)
+            handle.write(text)
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; keep what a plain write would give
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def current_env_kernel_manager() -> AsyncKernelManager:
