@@ -74,10 +74,11 @@ def test_python_version_agrees_everywhere():
     assert "(3, 11)" in (ROOT / "Makefile").read_text()
 
 
-def test_ci_runs_make_test_and_nothing_else():
+def test_ci_installs_a_browser_then_runs_make_test_and_nothing_else():
+    text = (ROOT / ".ci" / "run").read_text()
     commands = [
-        line.strip()
-        for line in (ROOT / ".ci" / "run").read_text().splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     ]
     assert commands[-1] == "make test"
+    assert "apt-get install -y -qq chromium" in text
+    assert "export DNN_WEEK3_REQUIRE_BROWSER=1" in commands
