@@ -144,6 +144,18 @@ def menu(page, top, item):
     page.locator(".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel", has_text=label).click()
 
 
+def wait_for_kernel(lab, path: str, timeout: float = 90):
+    """Wait until the server has an idle kernel for the notebook at ``path`` (Run All sent to a
+    kernel that is still starting can be dropped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {s["path"]: s["kernel"]["execution_state"] for s in lab.api("GET", "sessions")}
+        if states.get(path) == "idle":
+            return
+        assert time.monotonic() < deadline, f"no idle kernel for {path} after {timeout:.0f} s"
+        time.sleep(0.2)
+
+
 def run_all_cells(page, n_code_cells):
     """Clear the stored outputs, run every cell from the Run menu, and wait for the kernel."""
     menu(page, "Edit", "Clear Outputs of All Cells")
@@ -153,7 +165,7 @@ def run_all_cells(page, n_code_cells):
         """n => {
             const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
             const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-            const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
             return prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length === n
                 && !prompts.some(p => p.textContent.includes('*'))
                 && status && status.dataset.status === 'idle';
@@ -296,6 +308,7 @@ def test_notebook_opens_from_the_index_and_runs(page, lab, notebook):
         assert link.count(), f"00_index has no link to {notebook.name}"
         link.first.click()
     panel = wait_for_current_notebook(page, notebook.name)
+    wait_for_kernel(lab, f"notebooks/{notebook.name}")
 
     started = time.monotonic()
     run_all_cells(page, n_code)
