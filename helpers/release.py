@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.notebook_io import read_notebook, write_atomically
+from helpers.notebook_io import read_notebook, write_atomically, write_text_atomically
 
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -109,9 +109,7 @@ def release(paths, out_dir, *, force: bool = False) -> list[str]:
         write_atomically(fresh, target)
         manifest[target.name] = _sha(target.read_bytes())
         report.append(f"✓ {target}")
-    tmp = manifest_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    tmp.replace(manifest_path)
+    write_text_atomically(json.dumps(manifest, indent=1, sort_keys=True) + "\n", manifest_path)
     return report
 
 

@@ -34,9 +34,9 @@ from browser_support import (
     kill_marked_processes,
     marked_processes,
 )
+from test_notebook_structure import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM = Path(os.environ.get("DNN_WEEK3_CHROMIUM", "/usr/bin/chromium"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 RUN_TIMEOUT_MS = 240_000  # 08 takes about a minute on two cores; generous for a loaded CI box
@@ -256,7 +256,6 @@ def exercise_explorer(explorer, label, screenshots):
         controls += 1
     assert controls, f"{label}: no slider or drop-down found"
     explorer.screenshot(path=screenshots / f"{label}.png")
-    return controls
 
 
 def _at_end(handle):
