@@ -8,12 +8,14 @@ scikit-learn (1,797 grey 8×8 images, 10 classes, pixel values 0–16, CC BY 4.0
 import functools
 import gzip
 import hashlib
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-# Paths come from the package, never from the current directory.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# Paths come from the package, never from the current directory: the repository's data/ folder
+# is installed as helpers.shipped_data (see pyproject.toml), in a checkout and in a wheel alike.
+DATA_DIR = resources.files("helpers.shipped_data")
 DIGITS_FILE = "digits.csv.gz"
 DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
 DIGITS_CLASSES = 10
@@ -22,6 +24,10 @@ DIGITS_IMAGE_SHAPE = (8, 8)
 # A fixed, stratified split without randomness (so it can never change with a NumPy release):
 # within each class, in file order, position p goes to test if p % 5 == 4, to dev if
 # p % 5 == 3, to train otherwise. Sizes: train 1,085 · dev 357 · test 355.
+_RESTORE = (
+    f"restore it with `git checkout -- data/{DIGITS_FILE}` in a checkout of the repository, "
+    "or reinstall dnn-week3-helpers (`pip install --force-reinstall --no-deps ...`)."
+)
 SPLITS = ("train", "dev", "test", "train+dev")
 LAYOUTS = ("columns", "rows", "images")
 
@@ -35,7 +41,8 @@ def load_digits(split: str = "train", *, layout: str = "columns", data_dir=None)
         layout: ``"columns"`` gives X of shape ``(64, m)``, one example per column (the
             course's convention); ``"rows"`` gives ``(m, 64)`` (Keras); ``"images"`` gives
             ``(m, 8, 8)``.
-        data_dir: folder holding ``digits.csv.gz``; defaults to the repository's ``data/``.
+        data_dir: folder holding ``digits.csv.gz``; defaults to the copy installed with
+            ``helpers`` (the repository's ``data/``).
 
     Returns:
         X: float64 array in [0, 1] with the shape chosen by ``layout``.
@@ -52,8 +59,11 @@ def load_digits(split: str = "train", *, layout: str = "columns", data_dir=None)
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
 
-    path = Path(data_dir) / DIGITS_FILE if data_dir is not None else DATA_DIR / DIGITS_FILE
-    pixels, labels = _read_digits(path.resolve())
+    if data_dir is None:
+        path = DATA_DIR / DIGITS_FILE
+    else:
+        path = (Path(data_dir) / DIGITS_FILE).resolve()
+    pixels, labels = _read_digits(path)
     keep = np.isin(_split_of_each_example(labels), split.split("+"))
     X = pixels[keep] / 16.0
     y = labels[keep].copy()
@@ -73,18 +83,18 @@ def _split_of_each_example(labels: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _read_digits(path: Path):
+def _read_digits(path):
+    # path: a pathlib.Path, or the Traversable importlib.resources gives for the installed copy
     if not path.is_file():
         raise FileNotFoundError(
-            f"digits data file not found: {path}. It ships with the repository; restore it "
-            f"with `git checkout -- data/{DIGITS_FILE}`."
+            f"digits data file not found: {path}. It ships with the package; {_RESTORE}"
         )
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != DIGITS_SHA256:
         raise ValueError(
             f"digits data file is corrupt: {path} has SHA-256 {digest}, expected "
-            f"{DIGITS_SHA256}. Restore it with `git checkout -- data/{DIGITS_FILE}`."
+            f"{DIGITS_SHA256}. {_RESTORE}"
         )
     table = np.loadtxt(gzip.decompress(raw).decode().splitlines(), delimiter=",", dtype=np.int64)
     pixels, labels = table[:, :-1].astype(np.float64), table[:, -1]

@@ -20,9 +20,11 @@ Nothing is sent anywhere: answers and scores stay in the kernel.
 import html
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-DEFAULT_QUIZ = Path(__file__).resolve().parent.parent / "data" / "quiz.yaml"
+# The repository's data/quiz.yaml, installed with the package as helpers.shipped_data.
+DEFAULT_QUIZ = resources.files("helpers.shipped_data") / "quiz.yaml"
 KINDS = ("single", "multiple")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _NOTEBOOK = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -78,7 +80,7 @@ def load_quiz(path=None) -> list:
     """
     import yaml
 
-    path = Path(path) if path is not None else DEFAULT_QUIZ
+    path = Path(path) if path is not None else DEFAULT_QUIZ  # a Traversable: read_text, name
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
