@@ -10,7 +10,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
                 --nbval-kernel-startup-timeout 120
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
-        test-distributed test-browser
+        test-distributed test-browser check-lock
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -20,12 +20,13 @@ help:
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
 	@echo "make student    write student versions to student/ (solutions removed)"
 	@echo "make html       static HTML of every notebook with its outputs, in build/html/"
-	@echo "make lock       re-resolve requirements*.in into the locked requirements*.txt"
+	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
+	@echo "make check-lock ask the package index that every lock installs on every supported platform"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
-	    "Python 3.11 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
+	    "Python 3.11, 3.12 or 3.13 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 	    -r requirements.txt -r requirements-dev.txt
@@ -79,22 +80,22 @@ student: $(STAMP)
 html: $(STAMP)
 	$(BIN)/python -m helpers.html_export --out build/html notebooks/*.ipynb
 
-# Resolve the direct pins in a throw-away venv and record every installed version.
-lock:
-	rm -rf build/lock && $(PYTHON) -m venv build/lock
-	build/lock/bin/python -m pip install --quiet -r requirements.in
-	{ echo "# Locked from requirements.in by 'make lock'. Do not edit by hand."; \
-	  build/lock/bin/python -m pip freeze --all --exclude pip --exclude setuptools; } > requirements.txt
-	build/lock/bin/python -m pip install --quiet -r requirements-dev.in -c requirements.txt
-	{ echo "# Locked from requirements-dev.in by 'make lock' (on top of requirements.txt). Do not edit by hand."; \
-	  build/lock/bin/python -m pip freeze --all --exclude pip --exclude setuptools \
-	    | grep -vxF -f requirements.txt; } > requirements-dev.txt
-	build/lock/bin/python -m pip install --quiet -r requirements-distributed.in \
-	    -c requirements.txt -c requirements-dev.txt
-	{ echo "# Locked from requirements-distributed.in by 'make lock' (on top of requirements.txt and requirements-dev.txt). Do not edit by hand."; \
-	  build/lock/bin/python -m pip freeze --all --exclude pip --exclude setuptools \
-	    | grep -vxF -f requirements.txt | grep -vxF -f requirements-dev.txt; } > requirements-distributed.txt
-	rm -rf build/lock
+# One universal lock per requirements*.in for every supported platform and Python (environment
+# markers choose per machine), resolved by uv from the direct pins. Each lock holds only what the
+# ones before it do not; the versions already locked are kept unless a pin moves them.
+LOCK_FLAGS := pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock"
+lock: $(STAMP)
+	$(BIN)/uv $(LOCK_FLAGS) requirements.in -o requirements.txt
+	$(BIN)/uv $(LOCK_FLAGS) requirements-dev.in -c requirements.txt -o requirements-dev.txt \
+	    $$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/--no-emit-package \1/p' requirements.txt)
+	$(BIN)/uv $(LOCK_FLAGS) requirements-distributed.in -c requirements.txt -c requirements-dev.txt \
+	    -o requirements-distributed.txt \
+	    $$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/--no-emit-package \1/p' requirements.txt requirements-dev.txt)
+
+# Asks the package index, for every supported platform and Python version, whether each lock
+# installs there from wheels alone; fails naming the platform and the package without one.
+check-lock: $(STAMP)
+	$(BIN)/python tests/check_lock.py
 
 clean:
 	rm -rf $(VENV) build student .pytest_cache

@@ -4,6 +4,9 @@ import re
 import tomllib
 from pathlib import Path
 
+import check_lock
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s#]+)")
 
@@ -67,18 +70,48 @@ def test_environment_yml_installs_the_same_pins():
     assert "- -r requirements.txt" in text and "- -r requirements-dev.txt" in text
 
 
-def test_python_version_agrees_everywhere():
+def test_python_versions_agree_everywhere():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["requires-python"] == ">=3.11,<3.12"
+    assert project["requires-python"] == ">=3.11,<3.14"
+    assert check_lock.PYTHONS == ("3.11", "3.12", "3.13")
+    assert "(3, 11) <= sys.version_info[:2] <= (3, 13)" in (ROOT / "Makefile").read_text()
     assert "- python=3.11" in (ROOT / "environment.yml").read_text()
-    assert "(3, 11)" in (ROOT / "Makefile").read_text()
+    assert "Python 3.11, 3.12 or 3.13" in (ROOT / "README.md").read_text()
 
 
-def test_ci_installs_a_browser_then_runs_make_test_and_nothing_else():
+def test_the_readme_names_every_platform_the_lock_is_checked_for():
+    readme = (ROOT / "README.md").read_text()
+    for label in check_lock.PLATFORMS.values():
+        assert label in readme, label
+
+
+def test_every_lock_is_universal_and_made_by_make_lock():
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-distributed.txt"):
+        assert "#    make lock" in (ROOT / name).read_text(), f"{name}: not written by make lock"
+    runtime = (ROOT / "requirements.txt").read_text()
+    # each TensorFlow build with the marker that picks it, and packages of other platforms
+    assert re.search(r"^tensorflow-cpu==2\.21\.0 ; .*platform_machine == 'x86_64'", runtime, re.M)
+    assert re.search(r"^tensorflow==2\.21\.0 ; ", runtime, re.M)
+    assert re.search(r"^appnope==\S+ ; sys_platform == 'darwin'", runtime, re.M)
+    assert re.search(r"^pywinpty==\S+ ; os_name == 'nt'", runtime, re.M)
+
+
+def test_check_lock_names_the_package_without_a_wheel():
+    stderr = (
+        "error: No solution found when resolving dependencies\n  cause: Because h5py==3.14.0 has"
+        " no usable wheels and you require h5py==3.14.0, we can conclude that ...\n"
+    )
+    assert check_lock.describe_failure(stderr) == "no wheel for h5py==3.14.0"
+    assert check_lock.describe_failure("error: network down\n") == "error: network down"
+    with pytest.raises(ValueError, match="platform must be one of"):
+        check_lock.check("x86_64-apple-darwin", "3.11")
+
+
+def test_ci_installs_a_browser_checks_the_lock_then_runs_make_test():
     text = (ROOT / ".ci" / "run").read_text()
     commands = [
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     ]
-    assert commands[-1] == "make test"
+    assert commands[-2:] == ["make check-lock", "make test"]
     assert "apt-get install -y -qq chromium" in text
     assert "export DNN_WEEK3_REQUIRE_BROWSER=1" in commands
