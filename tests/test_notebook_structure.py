@@ -1,7 +1,10 @@
 """What a reader relies on in every notebook, read with nbformat."""
 
+import ast
+import importlib.metadata
 import itertools
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -10,6 +13,8 @@ import pytest
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
+# Course tooling (grading, release, execution, export): run by instructors, not lessons.
+COURSE_TOOLING = {"grade", "release", "execute", "html_export", "notebook_io"}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FORBIDDEN = {
     "sys.path": re.compile(r"\bsys\.path\b"),
@@ -86,9 +91,53 @@ def test_index_links_every_lesson_in_order():
     assert [n for n in first_mentions if n != "00_index.ipynb"] == [p.name for p in LESSONS]
 
 
+def test_every_notebook_first_says_how_to_install_helpers_where_it_is_missing():
+    # Installed without the repository (a hub, %pip), a learner reads what to run, not a bare
+    # ModuleNotFoundError; the same cell everywhere, so one fix reaches every notebook.
+    guards = {_code(_read(path))[0].source for path in NOTEBOOKS}
+    assert len(guards) == 1, "the first code cells differ between notebooks"
+    (guard,) = guards
+    assert 'version("dnn-week3-helpers")' in guard and "PackageNotFoundError" in guard
+    assert "make lab" in guard and "%pip install" in guard and "import helpers" not in guard
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_first_code_cell_sets_up_the_notebook(path):
-    assert "helpers.setup_notebook(" in _code(_read(path))[0].source
+def test_second_code_cell_sets_up_the_notebook(path):
+    assert "helpers.setup_notebook(" in _code(_read(path))[1].source
+
+
+def _third_party_imports(sources) -> set:
+    modules = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    return {m for m in modules if m not in sys.stdlib_module_names and m != "helpers"}
+
+
+def test_the_index_checks_every_package_the_lessons_import_at_its_pin():
+    helpers_dir = NOTEBOOKS_DIR.parent / "helpers"
+    lesson_modules = [p for p in helpers_dir.glob("*.py") if p.stem not in COURSE_TOOLING]
+    sources = [p.read_text() for p in [*lesson_modules, *helpers_dir.glob("checks/*.py")]]
+    sources += [c.source for path in NOTEBOOKS for c in _code(_read(path))]
+    distributions = importlib.metadata.packages_distributions()
+    imported = set()
+    for module in _third_party_imports(sources):
+        # tensorflow-cpu is how TensorFlow comes on Linux x86-64: the index checks either build
+        imported |= {re.sub(r"[-_.]+", "-", d).removesuffix("-cpu") for d in distributions[module]}
+
+    namespace = {}
+    setup_check = next(c.source for c in _code(_read(NOTEBOOKS[0])) if "pinned = {" in c.source)
+    exec(setup_check, namespace)  # defines the dict and a helper, prints nothing
+    pinned = namespace["pinned"]
+    assert imported <= set(pinned), f"not checked by 00_index: {sorted(imported - set(pinned))}"
+    requirements = (NOTEBOOKS_DIR.parent / "requirements.in").read_text()
+    for package, version in pinned.items():
+        assert re.search(rf"^{package}==({re.escape(version)})\b", requirements, re.M | re.I), (
+            f"00_index pins {package} {version}; requirements.in differs"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
