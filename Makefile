@@ -68,16 +68,16 @@ test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/test_browser.py
 
 notebooks: $(STAMP)
-	$(BIN)/python -m helpers.execute --in-place $(if $(FORCE),--force) notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.execute --in-place $(if $(FORCE),--force) notebooks/*.ipynb
 
 bench: $(STAMP)
-	$(BIN)/python -m helpers.execute --bench --json build/bench.json notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.execute --bench --json build/bench.json notebooks/*.ipynb
 
 student: $(STAMP)
-	$(BIN)/python -m helpers.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
 
 html: $(STAMP)
-	$(BIN)/python -m helpers.html_export --out build/html notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.html_export --out build/html notebooks/*.ipynb
 
 # Resolve the direct pins in a throw-away venv and record every installed version.
 lock:

@@ -1,4 +1,4 @@
-"""The autograder: ``python -m helpers.grade SUBMISSION.ipynb [...] [--json PATH]``.
+"""The autograder: ``python -m helpers.course.grade SUBMISSION.ipynb [...] [--json PATH]``.
 
 A submission runs in a fresh kernel, cell by cell with a per-cell timeout, without the check
 cells the student had (they may have been edited). Then the canonical check of every graded
@@ -22,7 +22,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.checks import EXERCISES
-from helpers.notebook_io import make_client, read_notebook
+from helpers.course.notebook_io import make_client, read_notebook
 
 MAX_KERNEL_RESTARTS = 3
 
@@ -123,7 +123,8 @@ def _execute(cells, functions, *, cwd: Path, timeout: int, marker: str):
         origin = [i for i in range(len(cells)) if i not in skipped]
         grading = {
             name: new_code_cell(
-                f"import helpers.grade\nhelpers.grade.report_check({name!r}, globals(), {marker!r})"
+                "import helpers.course.grade\n"
+                f"helpers.course.grade.report_check({name!r}, globals(), {marker!r})"
             )
             for name in functions
             if name not in crashed_checks
