@@ -264,7 +264,8 @@ def judge(name: str, case: Case, raw, arg_names):
             " build a new dict instead of changing the one you were given"
         )
     recorders = [a for a in case.args if isinstance(a, Recorder)]
-    for recorder, calls in zip(recorders, observation.recorded, strict=False):
+    recorded = observation.recorded + [[]] * len(recorders)
+    for recorder, calls in zip(recorders, recorded, strict=False):
         recorder.calls = calls if isinstance(calls, list) else []
     try:
         if case.observes:
