@@ -10,7 +10,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
                 --nbval-kernel-startup-timeout 120
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
-        test-distributed test-browser
+        test-distributed test-browser test-grader-security bench-grade
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -22,6 +22,8 @@ help:
 	@echo "make html       static HTML of every notebook with its outputs, in build/html/"
 	@echo "make lock       re-resolve requirements*.in into the locked requirements*.txt"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
+	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap, root)"
+	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
@@ -45,8 +47,18 @@ format: $(STAMP)
 	$(BIN)/ruff format helpers tests notebooks
 	$(BIN)/ruff check --fix helpers tests notebooks
 
+# The attacks on the grader take minutes of sandboxed runs: their own target, below.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser" tests
+	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py tests
+
+# Needs Debian's bubblewrap (apt-get install bubblewrap) and root: each submission runs as a
+# user of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
+test-grader-security: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py
+
+# A benchmark, not a test: prints seconds and writes build/bench-grade.json.
+bench-grade: $(STAMP)
+	$(BIN)/python -m helpers.course.bench_grade --json build/bench-grade.json
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks

@@ -39,6 +39,10 @@ def _reference_functions(dependency: dict) -> dict:
 
 
 def run(directory: Path) -> dict:
+    # Imported before any student code runs, so a finder or module the cell plants cannot
+    # replace it (what it reports is judged elsewhere in any case).
+    from helpers.checks.probes import observe
+
     program = json.loads((directory / "program.json").read_text(encoding="utf-8"))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     result = {"setup_error": None, "cell_error": None, "found": False, "observations": []}
@@ -65,8 +69,6 @@ def run(directory: Path) -> dict:
     if not callable(function):
         return result
     result["found"] = True
-    from helpers.checks.probes import observe
-
     for request in program["cases"]:
         result["observations"].append(observe(function, **request))
     return result
