@@ -196,6 +196,18 @@ SABOTAGE = {
         "    except OSError:\n"
         "        pass\n"
     ),
+    "a daemon that stops the exercises after it": (
+        "import os, signal, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    time.sleep(2)\n"
+        "    while True:\n"
+        "        try:\n"
+        "            os.kill(-1, signal.SIGSTOP)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "        time.sleep(0.01)\n"
+    ),
     "a fork bomb": (
         "import os\n"
         "for _ in range(10000):\n"

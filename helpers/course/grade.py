@@ -4,11 +4,12 @@ Only the exercise cells of a submission are the student's. For each graded funct
 builds a program from the *instructor's* notebook — its set-up cells (cells marked
 ``metadata.course.demo`` are demonstrations and left out), the course's reference of every
 earlier exercise this one builds on, then the source of the submission's cell whose nbgrader
-``grade_id`` is the function's name — and runs it sealed (:mod:`helpers.course.sandbox`), one run
-per exercise. Inside, :mod:`helpers.course.runner` only calls the function on the check's cases
-and returns plain data; expected values and verdicts are reached here, in the grader's process,
-by the same case tables the notebooks' check cells run. Every other cell of the submission, and
-anything its code prints, is ignored.
+``grade_id`` is the function's name — and runs it sealed (:mod:`helpers.course.sandbox`), one
+sandbox per submission with one process per exercise (forked after the set-up, so a crash or an
+endless loop costs that exercise only). Inside, :mod:`helpers.course.runner` only calls the
+function on the check's cases and returns plain data; expected values and verdicts are reached
+here, in the grader's process, by the same case tables the notebooks' check cells run. Every
+other cell of the submission, and anything its code prints, is ignored.
 
 Which assignment a submission answers comes from the instructor's side: ``--assignment`` or the
 file name, which must start with an instructor notebook's name (``05_softmax_regression.ipynb``,
@@ -24,15 +25,20 @@ import csv
 import inspect
 import io
 import json
+import os
 import queue
 import re
 import sys
 import tempfile
 import threading
-import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import helpers
+
+# Case tables of notebooks 06-08 import TensorFlow here: without its start-up banner.
+os.environ.update(helpers.TENSORFLOW_QUIET_ENV)
 
 from helpers.checks import EXERCISES
 from helpers.checks.cases import case_table, judge
@@ -110,10 +116,19 @@ def identify(path: Path, assignments, assignment=None):
 class Grader:
     """Grades submissions against the instructor notebooks in ``course_dir``."""
 
-    def __init__(self, *, course_dir=NOTEBOOKS_DIR, sandboxed=True, limits=None, jobs=1):
+    def __init__(
+        self,
+        *,
+        course_dir=NOTEBOOKS_DIR,
+        sandboxed=True,
+        limits=None,
+        jobs=1,
+        notebook_seconds=None,
+    ):
         self.bwrap = sandbox.check_available(sandboxed)
         self.limits = limits or sandbox.Limits()
-        self.notebook_seconds = self.limits.wall_seconds * 5
+        # one set-up (TensorFlow: ~6 s) and every exercise at its own limit, with room to spare
+        self.notebook_seconds = notebook_seconds or 30 + self.limits.wall_seconds * 5
         self.course_dir = Path(course_dir)
         self.assignments = sorted({e.notebook for e in EXERCISES.values()})
         self.jobs = max(1, int(jobs))
@@ -177,31 +192,35 @@ class Grader:
         report["notes"] += notes
         if not sources:
             report["notes"].append(f"the notebook holds none of {assignment}'s exercise cells")
-        setup = self._setup(assignment)
-        report["_runs"] = []
+        program = {
+            "setup": self._setup(assignment),
+            "exercise_seconds": self.limits.wall_seconds,
+            "exercises": [],
+        }
+        tables = []
         for exercise in exercises:
             table = self._table(exercise.function)
-            program = {
-                "setup": setup,
-                "dependencies": dependency_sources(table.uses, set(EXERCISES)),
-                "exercise": {
+            tables.append(table)
+            program["exercises"].append(
+                {
                     "function": exercise.function,
                     "source": sources.get(exercise.function),
-                },
-                "cases": [case.request() for case in table.cases],
-            }
-            report["_runs"].append((exercise, table, program))
+                    "dependencies": dependency_sources(table.uses, set(EXERCISES)),
+                    "cases": [case.request() for case in table.cases],
+                }
+            )
+        report["_run"] = (exercises, tables, program)
         report["graded"] = True
         return report
 
-    def run(self, program, deadline=None):
+    def run(self, program):
+        """Run one submission's program in the next free slot (one user per slot)."""
         slot = self._slots.get()
         try:
-            limits = self.limits
-            if deadline is not None:
-                left = max(1.0, min(limits.wall_seconds, deadline - time.monotonic()))
-                limits = sandbox.Limits(**{**limits.__dict__, "wall_seconds": left})
-            return sandbox.run_exercise(
+            limits = sandbox.Limits(
+                **{**self.limits.__dict__, "wall_seconds": self.notebook_seconds}
+            )
+            return sandbox.run_program(
                 program,
                 self.package,
                 bwrap=self.bwrap,
@@ -214,40 +233,35 @@ class Grader:
             self._slots.put(slot)
 
     def grade(self, paths, assignment=None, progress=None) -> list:
-        """Grade every submission (``--jobs`` runs at a time); return one report each."""
+        """Grade every submission (``--jobs`` at a time); return one report each."""
         reports = [self.plan(p, assignment) for p in paths]
-        runs = [(r, i) for r in reports for i in range(len(r.get("_runs", [])))]
-        deadlines = {}
-        results = {}
-
-        def one(item):
-            report, index = item
-            key = id(report)
-            with self._lock:
-                deadlines.setdefault(key, time.monotonic() + self.notebook_seconds)
-            return item, self.run(report["_runs"][index][2], deadlines[key])
-
+        runnable = [r for r in reports if "_run" in r]
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for done, ((report, index), result) in enumerate(pool.map(one, runs), 1):
-                results[id(report), index] = result
+            results = []
+            for done, result in enumerate(pool.map(lambda r: self.run(r["_run"][2]), runnable)):
+                results.append(result)
                 if progress:
-                    progress(done, len(runs))
-        for report in reports:
-            for index, (exercise, table, _) in enumerate(report.pop("_runs", [])):
-                result = results[id(report), index]
-                report["seconds"] += result.seconds
-                entry = self._judge(exercise, table, result)
-                if entry.pop("setup_error", None):
-                    report["graded"] = False
-                    report["notes"].append(
-                        f"the instructor's set-up cells failed: {entry['feedback']}"
-                    )
+                    progress(done + 1, len(runnable))
+        for report, result in zip(runnable, results, strict=True):
+            exercises, tables, _ = report.pop("_run")
+            report["seconds"] = round(result.seconds, 2)
+            report["setup_seconds"] = result.setup_seconds
+            if result.setup:
+                report["graded"] = False
+                report["notes"].append(
+                    f"the instructor's set-up cells failed: {result.setup.get('setup_error')}"
+                )
+            for i, (exercise, table) in enumerate(zip(exercises, tables, strict=True)):
+                entry = self._judge(
+                    exercise, table, result.exercises[i], result.statuses[i], result.problem
+                )
+                seconds = (result.statuses[i] or {}).get("seconds")
+                entry["seconds"] = round(seconds, 2) if isinstance(seconds, int | float) else None
                 report["exercises"].append(entry)
                 report["score"] += entry["points"]
-            report["seconds"] = round(report["seconds"], 2)
         return reports
 
-    def _judge(self, exercise, table, result) -> dict:
+    def _judge(self, exercise, table, data, status, problem) -> dict:
         entry = {
             "grade_id": exercise.check_grade_id,
             "function": exercise.function,
@@ -259,13 +273,22 @@ class Grader:
             "cases": [],
         }
         name = exercise.function
-        data = result.data
         if data is None:
-            entry["status"] = "timeout" if "longer than" in (result.problem or "") else "crashed"
-            entry["feedback"] = f"✗ {name}: its run {result.problem}"
-            return entry
-        if data.get("setup_error"):
-            entry.update(status="error", setup_error=True, feedback=str(data["setup_error"]))
+            if status and status.get("timeout"):
+                entry["status"] = "timeout"
+                why = f"ran longer than {self.limits.wall_seconds:g} s and was stopped"
+            elif status:
+                entry["status"] = "crashed"
+                code = status.get("status")
+                why = (
+                    f"was killed by signal {-code}"
+                    if isinstance(code, int) and code < 0
+                    else f"exited with status {code} before reporting"
+                )
+            else:
+                entry["status"] = "timeout" if problem and "longer" in problem else "crashed"
+                why = f"did not finish: the submission's run {problem or 'ended early'}"
+            entry["feedback"] = f"✗ {name}: its run {why}"
             return entry
         cell_error = data.get("cell_error")
         observations = data.get("observations")

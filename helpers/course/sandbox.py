@@ -1,4 +1,4 @@
-"""Running one exercise of one submission sealed off: bubblewrap, another user, limits.
+"""Running one submission sealed off: bubblewrap, another user, limits.
 
 The grader gives each run a fresh directory holding only ``program.json``. Under bubblewrap the
 run sees the system's ``/usr``, the Python installation and ``.venv`` (read-only), a copy of the
@@ -9,17 +9,19 @@ network (own, empty network namespace), its own PID namespace (it cannot see or 
 grader, and everything it started dies with it). It runs as a user of its own, under limits on
 memory, processes, file size and wall time.
 
-Without bubblewrap (an instructor's Mac), :func:`run_exercise` refuses unless the caller passes
+Without bubblewrap (an instructor's Mac), :func:`check_available` refuses unless the caller passes
 ``sandbox=False`` (``--no-sandbox``): then the run has the limits and the stubbed package but
 none of the isolation.
 """
 
 import ast
+import contextlib
 import json
 import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -65,12 +67,15 @@ class Limits:
 
 @dataclass
 class RunResult:
-    """What came back from one run: the runner's JSON (or None) and why it is missing."""
+    """What came back from one run: the runner's files, read safely, and what went wrong."""
 
-    data: dict | None
-    problem: str | None  # e.g. "ran longer than 60 s and was stopped"
+    setup: dict | None  # {"setup_error": ...} when the instructor's set-up failed
+    exercises: list  # per exercise: the runner's dict, or None
+    statuses: list  # per exercise: {"status": exit code, "timeout": bool}, or None
+    problem: str | None  # the run as a whole, e.g. "ran longer than 300 s and was stopped"
     seconds: float
     stderr_tail: str = ""
+    setup_seconds: float | None = None
 
 
 def stub_graded_functions(source: str, names) -> str:
@@ -163,7 +168,7 @@ def _parents(path: str) -> list:
 
 
 def bwrap_command(bwrap: str, directory: Path, package: Path, uid: int, command: list) -> list:
-    """The full bubblewrap command line for one run (the grader must be root: see run_exercise)."""
+    """The full bubblewrap command line for one run (the grader must be root)."""
     inside_package = str(PACKAGE_DIR)
     environment = {
         "PATH": "/usr/bin:/bin",
@@ -175,7 +180,9 @@ def bwrap_command(bwrap: str, directory: Path, package: Path, uid: int, command:
         "TF_ENABLE_ONEDNN_OPTS": "0",
         "OMP_NUM_THREADS": "1",
     }
-    args = [bwrap, "--die-with-parent", "--new-session", "--clearenv"]
+    # The runner is the PID namespace's init: the kernel drops SIGKILL and SIGSTOP sent to it
+    # from inside, so one exercise's process cannot take its siblings down with the runner.
+    args = [bwrap, "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]
     for key, value in environment.items():
         args += ["--setenv", key, value]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
@@ -213,14 +220,15 @@ def check_available(sandbox: bool) -> str | None:
     return bwrap
 
 
-def _read_result(path: Path, limit: int):
-    """Read the runner's JSON without following a link the run may have planted."""
+def _read_json(path: Path, limit: int):
+    """Read a JSON file the run wrote, without following a link it may have planted; return
+    ``(data, problem)``."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None, "ended without a result"
     with os.fdopen(fd, "rb") as handle:
-        if not os.fstat(handle.fileno()).st_mode & 0o100000:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             return None, "left something other than a file as its result"
         raw = handle.read(limit + 1)
     if len(raw) > limit:
@@ -241,7 +249,7 @@ def _tail(path: Path, size: int = 1500) -> str:
         return ""
 
 
-def run_exercise(
+def run_program(
     program: dict,
     package: Path,
     *,
@@ -251,7 +259,8 @@ def run_exercise(
     workspace: Path | None = None,
     matplotlib_dir: Path | None = None,
 ) -> RunResult:
-    """Run one exercise's program in a fresh directory (sandboxed when ``bwrap`` is given)."""
+    """Run one submission's program (all its exercises) in a fresh directory, sandboxed when
+    ``bwrap`` is given; ``limits.wall_seconds`` bounds the whole run."""
     start = time.monotonic()
     base = Path(tempfile.mkdtemp(prefix="grade-", dir=workspace))
     directory, logs = base / "run", base / "logs"
@@ -300,21 +309,30 @@ def run_exercise(
                 problem = f"ran longer than {limits.wall_seconds:g} s and was stopped"
             finally:
                 # bwrap dies, so does the PID namespace and all it holds (--die-with-parent)
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 process.wait()
-        data, missing = _read_result(directory / "result.json", limits.file_bytes)
-        if data is None and problem is None:
+        if problem is None and process.returncode != 0:
             code = process.returncode
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            problem = f"{missing} (the process {how})"
+            problem = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        setup = _read_json(directory / "setup.json", limits.file_bytes)[0]
+        exercises = [
+            _read_json(directory / f"exercise-{i}.json", limits.file_bytes)[0]
+            for i in range(len(program["exercises"]))
+        ]
+        status = _read_json(directory / "status.json", 1024**2)[0] or {}
+        statuses = status.get("exercises") if isinstance(status.get("exercises"), list) else []
+        statuses = [s if isinstance(s, dict) else None for s in statuses]
+        statuses += [None] * (len(exercises) - len(statuses))
+        setup_seconds = status.get("setup_seconds")
         return RunResult(
-            data if problem is None else None,
+            setup,
+            exercises,
+            statuses,
             problem,
             time.monotonic() - start,
             _tail(logs / "stderr"),
+            round(setup_seconds, 2) if isinstance(setup_seconds, int | float) else None,
         )
     finally:
         shutil.rmtree(base, ignore_errors=True)
