@@ -74,11 +74,15 @@ def test_python_version_agrees_everywhere():
     assert "(3, 11)" in (ROOT / "Makefile").read_text()
 
 
-def test_ci_installs_a_browser_then_runs_make_test_and_nothing_else():
+def test_ci_installs_a_browser_and_a_sandbox_then_runs_the_tests_and_nothing_else():
     text = (ROOT / ".ci" / "run").read_text()
     commands = [
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     ]
-    assert commands[-1] == "make test"
-    assert "apt-get install -y -qq chromium" in text
+    assert commands[-2:] == [
+        "make test",
+        "$sudo env DNN_WEEK3_REQUIRE_SANDBOX=1 make test-grader-security",
+    ]
+    assert "missing+=(chromium)" in text and "missing+=(bubblewrap)" in text
+    assert 'apt-get install -y -qq "${missing[@]}"' in text
     assert "export DNN_WEEK3_REQUIRE_BROWSER=1" in commands
