@@ -210,15 +210,36 @@ SABOTAGE = {
     ),
     "a fork bomb": (
         "import os\n"
-        "for _ in range(10000):\n"
+        "forks = 0\n"
+        "for _ in range(1000):\n"
         "    try:\n"
         "        if os.fork() == 0:\n"
         "            import time; time.sleep(30); os._exit(0)\n"
+        "        forks += 1\n"
         "    except OSError:\n"
         "        break\n"
+        "if forks >= 1000:\n"
+        "    def softmax(Z):\n"
+        "        T = np.exp(Z - Z.max(axis=0))\n"
+        "        return T / T.sum(axis=0)\n"
     ),
     "print without end": (
         "import sys\nchunk = 'x' * 1_000_000\nfor _ in range(1000):\n    sys.stdout.write(chunk)\n"
+    ),
+    # These two earn softmax's points if the limit they run into is missing.
+    "fill /tmp": (
+        "chunk, written = b'x' * 2 ** 24, 0\n"
+        "for i in range(64):\n"
+        "    try:\n"
+        "        with open(f'/tmp/fill{i}', 'wb') as f:\n"
+        "            f.write(chunk)\n"
+        "        written += len(chunk)\n"
+        "    except OSError:\n"
+        "        break\n"
+        "if written > 300 * 2 ** 20:\n"
+        "    def softmax(Z):\n"
+        "        T = np.exp(Z - Z.max(axis=0))\n"
+        "        return T / T.sum(axis=0)\n"
     ),
     "take all the memory": (
         "hog = []\nfor _ in range(64):\n    hog.append(bytearray(1024 ** 3))\n"
@@ -286,7 +307,7 @@ def graded(tmp_path_factory):
         "send the answers over the network": _phone_home(listener.getsockname()[1]),
     }
     for i, (name, code) in enumerate(extra_attacks.items()):
-        paths.append(_submission(root / f"sabotage{i:02d}", softmax=code + STUB))
+        paths.append(_submission(root / f"sabotage{i:02d}", softmax=STUB + code))
         names.append(name)
         paths.append(_submission(root / f"victim{i:02d}"))
         names.append(f"victim of {name}")

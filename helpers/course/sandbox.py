@@ -35,6 +35,7 @@ PACKAGE_DIR = Path(helpers.__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 DATA_DIR = REPO_DIR / "data"
 INSIDE_DIR = "/grading"  # the run's directory, as the sandbox sees it
+TMP_BYTES = 256 * 1024**2
 FIRST_UID = 61000  # one user per parallel slot: runs at the same time cannot touch each other
 STUB_MESSAGE = "the course's reference of {name} is not available while grading"
 
@@ -191,7 +192,9 @@ def bwrap_command(bwrap: str, directory: Path, package: Path, uid: int, command:
     args += [*_parents(inside_package), "--ro-bind", str(package), inside_package]
     if DATA_DIR.is_dir():
         args += ["--ro-bind", str(DATA_DIR), str(DATA_DIR)]
-    args += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    # /tmp lives in memory: bounded, so a run cannot fill the machine's RAM through it
+    args += ["--dev", "/dev", "--proc", "/proc"]
+    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     args += ["--bind", str(directory), INSIDE_DIR, "--chdir", INSIDE_DIR]
     # bwrap mounts as root, then the run drops to its own user with no capabilities at all
     args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
