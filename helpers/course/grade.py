@@ -457,7 +457,9 @@ def main(argv=None) -> int:
         type=float,
         help="seconds for all of one submission's runs (default 5 × --timeout)",
     )
-    parser.add_argument("--memory-mb", type=int, default=8192, help="address space per run")
+    parser.add_argument(
+        "--memory-mb", type=int, default=4096, help="address space per process (default 4096)"
+    )
     parser.add_argument(
         "--no-sandbox",
         action="store_true",

@@ -46,10 +46,11 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one run may use. Memory is address space (TensorFlow maps ~3 GB it never touches)."""
+    """What one run may use. Memory is address space per process: notebooks 06 and 07 (with
+    TensorFlow) were graded in full under 2 GB; the default leaves twice that."""
 
     wall_seconds: float = 60.0
-    memory_bytes: int = 8 * 1024**3
+    memory_bytes: int = 4 * 1024**3
     processes: int = 128
     file_bytes: int = 64 * 1024**2
     open_files: int = 1024
