@@ -10,7 +10,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
                 --nbval-kernel-startup-timeout 120
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
-        test-distributed test-browser check-lock
+        test-distributed test-browser check-lock test-grader-security bench-grade
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -23,6 +23,8 @@ help:
 	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
 	@echo "make check-lock ask the package index that every lock installs on every supported platform"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
+	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap, root)"
+	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
@@ -46,8 +48,18 @@ format: $(STAMP)
 	$(BIN)/ruff format helpers tests notebooks
 	$(BIN)/ruff check --fix helpers tests notebooks
 
+# The attacks on the grader take minutes of sandboxed runs: their own target, below.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser" tests
+	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py tests
+
+# Needs Debian's bubblewrap (apt-get install bubblewrap) and root: each submission runs as a
+# user of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
+test-grader-security: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py
+
+# A benchmark, not a test: prints seconds and writes build/bench-grade.json.
+bench-grade: $(STAMP)
+	$(BIN)/python -m helpers.course.bench_grade --json build/bench-grade.json
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks
@@ -69,16 +81,16 @@ test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/test_browser.py
 
 notebooks: $(STAMP)
-	$(BIN)/python -m helpers.execute --in-place $(if $(FORCE),--force) notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.execute --in-place $(if $(FORCE),--force) notebooks/*.ipynb
 
 bench: $(STAMP)
-	$(BIN)/python -m helpers.execute --bench --json build/bench.json notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.execute --bench --json build/bench.json notebooks/*.ipynb
 
 student: $(STAMP)
-	$(BIN)/python -m helpers.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
 
 html: $(STAMP)
-	$(BIN)/python -m helpers.html_export --out build/html notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.html_export --out build/html notebooks/*.ipynb
 
 # One universal lock per requirements*.in for every supported platform and Python (environment
 # markers choose per machine), resolved by uv from the direct pins. Each lock holds only what the

@@ -346,7 +346,7 @@ def test_notebook_opens_from_the_index_and_runs(page, lab, notebook):
 @pytest.fixture(scope="module")
 def html_site(run_marker, tmp_path_factory):
     """`make html`'s pages, built afresh and served over HTTP on 127.0.0.1 for the browser."""
-    from helpers.html_export import export_html
+    from helpers.course.html_export import export_html
 
     folder = tmp_path_factory.mktemp("html")
     export_html(NOTEBOOKS, folder)

@@ -107,11 +107,16 @@ def test_check_lock_names_the_package_without_a_wheel():
         check_lock.check("x86_64-apple-darwin", "3.11")
 
 
-def test_ci_installs_a_browser_checks_the_lock_then_runs_make_test():
+def test_ci_installs_a_browser_and_a_sandbox_checks_the_lock_then_runs_the_tests():
     text = (ROOT / ".ci" / "run").read_text()
     commands = [
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     ]
-    assert commands[-2:] == ["make check-lock", "make test"]
-    assert "apt-get install -y -qq chromium" in text
+    assert commands[-3:] == [
+        "make check-lock",
+        "make test",
+        "$sudo env DNN_WEEK3_REQUIRE_SANDBOX=1 make test-grader-security",
+    ]
+    assert "missing+=(chromium)" in text and "missing+=(bubblewrap)" in text
+    assert 'apt-get install -y -qq "${missing[@]}"' in text
     assert "export DNN_WEEK3_REQUIRE_BROWSER=1" in commands

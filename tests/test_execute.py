@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import execute
+from helpers.course import execute
 
 
 def _notebook(path, *sources):

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from test_notebook_structure import NOTEBOOKS
 
-from helpers.html_export import export_html, index_page, link_pattern, main, notebook_title
+from helpers.course.html_export import export_html, index_page, link_pattern, main, notebook_title
 from helpers.quiz import load_quiz
 
 

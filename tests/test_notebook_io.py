@@ -4,7 +4,7 @@ import stat
 import nbformat
 import pytest
 
-from helpers.notebook_io import read_notebook, write_atomically, write_text_atomically
+from helpers.course.notebook_io import read_notebook, write_atomically, write_text_atomically
 
 
 def test_a_new_file_gets_the_umask_mode_not_mkstemps_0600(tmp_path):

@@ -13,8 +13,6 @@ import pytest
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
-# Course tooling (grading, release, execution, export): run by instructors, not lessons.
-COURSE_TOOLING = {"grade", "release", "execute", "html_export", "notebook_io"}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FORBIDDEN = {
     "sys.path": re.compile(r"\bsys\.path\b"),
@@ -119,8 +117,9 @@ def _third_party_imports(sources) -> set:
 
 def test_the_index_checks_every_package_the_lessons_import_at_its_pin():
     helpers_dir = NOTEBOOKS_DIR.parent / "helpers"
-    lesson_modules = [p for p in helpers_dir.glob("*.py") if p.stem not in COURSE_TOOLING]
-    sources = [p.read_text() for p in [*lesson_modules, *helpers_dir.glob("checks/*.py")]]
+    # lesson modules and checks; helpers/course/ is tooling that instructors run, not lessons
+    lesson_code = [*helpers_dir.glob("*.py"), *helpers_dir.glob("checks/*.py")]
+    sources = [p.read_text() for p in lesson_code]
     sources += [c.source for path in NOTEBOOKS for c in _code(_read(path))]
     distributions = importlib.metadata.packages_distributions()
     imported = set()

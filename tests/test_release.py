@@ -3,8 +3,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import checks, release
-from helpers.notebook_io import make_client
+from helpers import checks
+from helpers.course import release
+from helpers.course.notebook_io import make_client
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 WITH_EXERCISES = [

@@ -1,13 +1,16 @@
 """The machinery of every check: table-driven cases, verifiers and failure messages."""
 
 import contextlib
-import copy
+import contextvars
+import json
 import math
 import types
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from helpers.checks.probes import Recorder, observe
+from helpers.checks.wire import TensorValue, WireError, decode_result, encode_arg
 
 
 class CheckFailure(AssertionError):
@@ -24,16 +27,95 @@ class Mismatch(Exception):
 
 @dataclass
 class Case:
-    """One row of a check's table: call ``function(*args)`` and ``verify`` what it returns."""
+    """One row of a check's table: call ``function(*args)`` and ``verify`` what it returns.
+
+    The call happens where the student's code runs (:func:`helpers.checks.probes.observe`);
+    ``verify`` judges the plain data that comes back (:mod:`helpers.checks.wire`), so it never
+    touches an object the student's code made.
+    """
 
     name: str
     args: tuple
-    verify: object  # callable(result) -> None, raising Mismatch
+    verify: object  # callable(result) -> None, or callable(result, observation); raises Mismatch
     hint: str
     expect_error: type | None = None  # the case passes if the call raises this
-    # Builds fresh arguments for each run instead of deep-copying ``args``, for arguments the
-    # function is meant to change and that cannot be copied (a Keras model, an optimizer).
-    make_args: object = None
+    # Extra data the student's process reports after the call (a key of probes.PROBES), and
+    # further calls ((args, global NumPy seed), ...): both given to verify as ``observation``.
+    probe: str | None = None
+    again: tuple = ()
+
+    @property
+    def observes(self) -> bool:
+        return bool(self.probe or self.again)
+
+    def request(self) -> dict:
+        """The case as plain data for :func:`helpers.checks.probes.observe`."""
+        return {
+            "args": encode_arg(tuple(self.args)),
+            "probe": self.probe,
+            "again": [[encode_arg(tuple(args)), seed] for args, seed in self.again],
+        }
+
+
+@dataclass
+class Observation:
+    """What the student's process reported for one case, decoded (see probes.observe)."""
+
+    result: object = None
+    error: dict | None = None
+    args_after: tuple = ()
+    recorded: list = field(default_factory=list)
+    probe: object = None
+    probe_error: dict | None = None
+    again: list = field(default_factory=list)  # ("result", value) or ("error", description)
+
+
+def _error_dict(raw) -> dict:
+    if not isinstance(raw, dict):
+        raise WireError("bad error")
+    classes = raw.get("classes", [])
+    return {
+        "type": str(raw.get("type", "?"))[:100],
+        "message": str(raw.get("message", ""))[:2000],
+        "classes": [str(c) for c in classes] if isinstance(classes, list) else [],
+    }
+
+
+def decode_observation(raw) -> Observation:
+    """Decode a probes.observe() answer strictly; raise WireError on anything else."""
+    if not isinstance(raw, dict):
+        raise WireError("not an observation")
+    obs = Observation()
+    if "error" in raw:
+        obs.error = _error_dict(raw["error"])
+    elif "result" in raw:
+        obs.result = decode_result(raw["result"])
+    else:
+        raise WireError("neither a result nor an error")
+    after = decode_result(raw.get("args_after", {"$tuple": []}))
+    obs.args_after = after if isinstance(after, tuple) else ()
+    recorded = decode_result(raw.get("recorded", []))
+    obs.recorded = recorded if isinstance(recorded, list) else []
+    if "probe" in raw:
+        obs.probe = decode_result(raw["probe"])
+    if "probe_error" in raw:
+        obs.probe_error = _error_dict(raw["probe_error"])
+    for item in raw.get("again", []) if isinstance(raw.get("again"), list) else []:
+        if isinstance(item, dict) and "result" in item:
+            obs.again.append(("result", decode_result(item["result"])))
+        elif isinstance(item, dict) and "error" in item:
+            obs.again.append(("error", _error_dict(item["error"])))
+    return obs
+
+
+def again_result(observation: Observation, index: int):
+    """The result of the case's further call ``index``, or Mismatch saying what it raised."""
+    if index >= len(observation.again):
+        raise Mismatch("a second call to work", "no answer")
+    kind, value = observation.again[index]
+    if kind == "error":
+        raise Mismatch("a second call to work", f"{value['type']}: {value['message']}")
+    return value
 
 
 def _describe_args(args, names) -> str:
@@ -49,6 +131,8 @@ def _describe_args(args, names) -> str:
             parts.append(f"{name} = {article} {library} {type(value).__name__}")
         elif len(getattr(value, "shape", ())) > 0:  # a tensor
             parts.append(f"{name} shape {tuple(value.shape)}")
+        elif type(value).__module__ == __name__.replace("cases", "probes"):
+            parts.append(f"{name} = {value!r}")
         elif callable(value):
             parts.append(f"{name} = a test function")
         else:
@@ -66,6 +150,35 @@ def short(value) -> str:
     return text if len(text) < 120 else text[:117] + "..."
 
 
+@dataclass
+class CaseTable:
+    """A check's whole table: the cases of one graded function, ready to send or run."""
+
+    name: str
+    cases: list
+    arg_names: tuple
+    uses: dict
+
+
+_collecting = contextvars.ContextVar("collecting", default=None)
+
+
+def case_table(check) -> CaseTable:
+    """Return the table ``check`` (a ``check_<name>`` function) runs, without running it.
+
+    The grader sends these cases to the submission's sandbox and judges the answers with the
+    same verifiers, so a notebook's check cell and the grader share one definition of each case.
+    """
+    tables = []
+    token = _collecting.set(tables)
+    try:
+        check(None)
+    finally:
+        _collecting.reset(token)
+    (table,) = tables
+    return table
+
+
 def run_cases(name: str, function, cases, arg_names, uses=None) -> None:
     """Run ``cases`` against ``function``; print one ✓ line, or raise :class:`CheckFailure`.
 
@@ -74,14 +187,23 @@ def run_cases(name: str, function, cases, arg_names, uses=None) -> None:
     charged again to the exercises built on it.
     """
     __tracebackhide__ = True  # IPython and pytest hide this frame: the message says it all
+    collector = _collecting.get()
+    if collector is not None:
+        collector.append(CaseTable(name, list(cases), tuple(arg_names), dict(uses or {})))
+        return
     if function is None or not callable(function):
         raise CheckFailure(
             f"✗ {name} — expected a function, got {short(function)}\n"
             f"  hint: pass the function itself, e.g. check_{name}({name})"
         ) from None
     with _references_in_place(function, uses or {}):
-        failures = (_run_case(name, function, case, arg_names) for case in cases)
-        failure = next((f for f in failures if f), None)
+        failure = None
+        for case in cases:
+            # The same round trip as in the grader: plain data out, plain data back.
+            raw = json.loads(json.dumps(observe(function, **case.request())))
+            failure = judge(name, case, raw, arg_names)
+            if failure:
+                break
     if failure:
         raise CheckFailure(failure) from None
     print(f"✓ {name}: {len(cases)}/{len(cases)} checks passed")
@@ -101,59 +223,63 @@ def _references_in_place(function, references):
         namespace.update(saved)
 
 
-def _run_case(name: str, function, case: Case, arg_names):
-    """Return the failure message of one case, or None when it passes."""
-    args = case.make_args() if case.make_args else copy.deepcopy(case.args)
-    given = _describe_args(args, arg_names) or "none (the defaults)"
+def judge(name: str, case: Case, raw, arg_names):
+    """Return the failure message of one case from what the student's process reported (raw
+    JSON data from probes.observe), or None when the case passes."""
+    given = _describe_args(case.args, arg_names) or "none (the defaults)"
     header = f'✗ {name} — case "{case.name}"\n  input {given}\n'
     try:
-        # The message reports overflow or nan; NumPy's own warnings would only add noise.
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = function(*args)
-    except NotImplementedError:
-        return header + "  got NotImplementedError\n  hint: replace `raise NotImplementedError()`"
-    except Exception as error:  # anything the student's code raises is reported, not re-raised
-        if case.expect_error and isinstance(error, case.expect_error):
+        observation = decode_observation(raw)
+    except WireError as error:
+        return (
+            header + "  expected a result the checker can read\n"
+            f"  got unreadable data ({error})\n"
+            "  hint: return plain numbers, NumPy arrays, tuples, lists or dicts"
+        )
+    if observation.error:
+        error = observation.error
+        if "NotImplementedError" in error["classes"]:
+            return (
+                header + "  got NotImplementedError\n  hint: replace `raise NotImplementedError()`"
+            )
+        if case.expect_error and case.expect_error.__name__ in error["classes"]:
             return None
         expected = f"{case.expect_error.__name__}" if case.expect_error else "a return value"
         return (
-            header + f"  expected {expected}\n  got {type(error).__name__}: {error}\n"
+            header + f"  expected {expected}\n  got {error['type']}: {error['message']}\n"
             f"  hint: {case.hint}"
         )
+    result = observation.result
     if case.expect_error:
         return (
             header + f"  expected {case.expect_error.__name__} to be raised\n"
             f"  got a return value: {short(result)}\n  hint: {case.hint}"
         )
-    for original, after in zip(case.args, args, strict=True) if not case.make_args else ():
-        if not _unchanged(original, after):
-            return (
-                header + "  expected the arguments to be left unchanged\n"
-                "  got an argument modified in place\n"
-                "  hint: compute new arrays (W = W - ...) instead of updating in place (W -= ...);"
-                " build a new dict instead of changing the one you were given"
-            )
+    after = observation.args_after
+    if len(after) != len(case.args) or not all(map(_unchanged, case.args, after)):
+        return (
+            header + "  expected the arguments to be left unchanged\n"
+            "  got an argument modified in place\n"
+            "  hint: compute new arrays (W = W - ...) instead of updating in place (W -= ...);"
+            " build a new dict instead of changing the one you were given"
+        )
+    recorders = [a for a in case.args if isinstance(a, Recorder)]
+    recorded = observation.recorded + [[]] * len(recorders)
+    for recorder, calls in zip(recorders, recorded, strict=False):
+        recorder.calls = calls if isinstance(calls, list) else []
     try:
-        case.verify(result)
+        if case.observes:
+            case.verify(result, observation)
+        else:
+            case.verify(result)
     except Mismatch as mismatch:
         return header + f"  expected {mismatch.expected}\n  got {mismatch.got}\n  hint: {case.hint}"
+    except Exception as error:  # data shaped unlike anything a function returns
+        return (
+            header + f"  expected a result the checker can read\n"
+            f"  got {short(result)} ({type(error).__name__})\n  hint: {case.hint}"
+        )
     return None
-
-
-@contextlib.contextmanager
-def global_numpy_seed(seed: int):
-    """Seed NumPy's legacy global state for a block, then restore it.
-
-    A function that draws only from its ``rng`` argument returns the same values under any
-    global seed; one that calls ``np.random.*`` does not.
-    """
-    state = np.random.get_state()  # noqa: NPY002 - the legacy state is what is being probed
-    np.random.seed(seed)  # noqa: NPY002
-    try:
-        yield
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
 
 
 def _unchanged(original, after) -> bool:
@@ -183,18 +309,18 @@ def unpack(result, names):
 
 def tensor_scalar(result, what="a scalar tensor") -> float:
     """Return the value of a 0-d TensorFlow tensor, else raise Mismatch saying what came back."""
-    import tensorflow as tf
-
     if result is None:
         raise Mismatch(what, "None (is a `return` missing?)")
-    if not tf.is_tensor(result):
+    if not isinstance(result, TensorValue):
         raise Mismatch(
             "a TensorFlow tensor (the tape can only follow TensorFlow operations)",
             f"{type(result).__name__}: {short(result)}",
         )
-    if result.shape.rank != 0:
-        raise Mismatch(f"{what} (shape ())", f"shape {tuple(result.shape)}")
-    return float(result.numpy())
+    if result.value.ndim != 0:
+        raise Mismatch(f"{what} (shape ())", f"shape {tuple(result.value.shape)}")
+    if result.value.dtype.kind not in "iuf":
+        raise Mismatch(f"{what} of real numbers", f"dtype {result.value.dtype}")
+    return float(result.value)
 
 
 def array_like(result, shape, what="an array"):

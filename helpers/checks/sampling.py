@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from helpers import sampling as ref_sampling
-from helpers.checks.cases import Case, Mismatch, array_like, global_numpy_seed, run_cases
+from helpers.checks.cases import Case, Mismatch, again_result, array_like, run_cases
 
 
 def _samples(result, size):
@@ -45,28 +45,38 @@ def _median_near(size, expected, tolerance, what):
     return verify
 
 
-def _seeded(function, args):
-    """Verifier: the same generator seed gives the same samples, another seed others."""
+def _seeded(size):
+    """Verifier: the same generator seed gives the same samples, another seed others.
 
-    def verify(result):
-        first = _samples(result, args[2])
-        try:
-            with global_numpy_seed(1):
-                again = function(*args, np.random.default_rng(7))
-            with global_numpy_seed(2):
-                other = function(*args, np.random.default_rng(8))
-        except Exception as error:
-            raise Mismatch("a second call to work", f"{type(error).__name__}: {error}") from None
-        if not np.array_equal(first, _samples(again, args[2])):
+    The case's two further calls use seeds 7 (the case's own) and 8, under different global
+    NumPy seeds, so a function that ignores ``rng`` for ``np.random.*`` is caught too.
+    """
+
+    def verify(result, observation):
+        first = _samples(result, size)
+        again, other = (_samples(again_result(observation, i), size) for i in (0, 1))
+        if not np.array_equal(first, again):
             raise Mismatch(
                 "the same samples from two generators with the same seed", "different samples"
             )
-        if np.array_equal(first, _samples(other, args[2])):
+        if np.array_equal(first, other):
             raise Mismatch(
                 "different samples from a generator with another seed", "the same samples"
             )
 
     return verify
+
+
+def _seeded_case(name, args, hint):
+    """A case calling with ``rng(7)``, then again with ``rng(7)`` and with ``rng(8)``."""
+    rng = np.random.default_rng
+    return Case(
+        name,
+        (*args, rng(7)),
+        _seeded(args[2]),
+        hint,
+        again=(((*args, rng(7)), 1), ((*args, rng(8)), 2)),
+    )
 
 
 def check_sample_log_uniform(sample_log_uniform) -> None:
@@ -86,10 +96,9 @@ def check_sample_log_uniform(sample_log_uniform) -> None:
             _median_near(n, 4.0, 0.1, "the median"),
             "uniform in log10 space: half the samples fall below sqrt(low * high)",
         ),
-        Case(
+        _seeded_case(
             "the given generator decides the values",
-            (0.001, 0.1, 50, rng(7)),
-            _seeded(sample_log_uniform, (0.001, 0.1, 50)),
+            (0.001, 0.1, 50),
             "draw only from the rng argument (rng.uniform), not from np.random.*",
         ),
         Case(
@@ -137,10 +146,9 @@ def check_sample_beta(sample_beta) -> None:
             _median_near(n, 1 - math.sqrt(0.001 * 0.1), 0.001, "the median of β"),
             "uniform β (or log-uniform β) puts most samples near 0.9; the log scale is for 1 − β",
         ),
-        Case(
+        _seeded_case(
             "the given generator decides the values",
-            (0.9, 0.99, 50, rng(7)),
-            _seeded(sample_beta, (0.9, 0.99, 50)),
+            (0.9, 0.99, 50),
             "draw only from the rng argument, not from np.random.*",
         ),
         Case(

@@ -5,26 +5,8 @@ import math
 
 import numpy as np
 
-from helpers.checks.cases import Case, Mismatch, global_numpy_seed, run_cases, short
-
-
-def _bowl(params) -> float:
-    """A smooth bowl whose value tells the points apart, so scores can be matched to params."""
-    return float(sum((i + 1) * (float(v) - 0.3) ** 2 for i, v in enumerate(params.values())))
-
-
-class _Recorder:
-    """An objective that remembers every configuration it was called with, in order."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, params):
-        self.calls.append(dict(params))
-        return _bowl(params)
-
-    def __deepcopy__(self, memo):
-        return self  # the checker copies arguments; the recorder must stay the one it inspects
+from helpers.checks.cases import Case, Mismatch, again_result, run_cases, short
+from helpers.checks.probes import Recorder, ZeroObjective, bowl
 
 
 def _trials(result, n, names):
@@ -59,7 +41,7 @@ def _in_evaluation_order(trials, recorder):
                 f"trial {i} to hold the params of the objective's call {i}: {short(seen)}",
                 f"{short(params)}",
             )
-        if not math.isclose(float(score), _bowl(seen), rel_tol=1e-9, abs_tol=1e-12):
+        if not math.isclose(float(score), bowl(seen), rel_tol=1e-9, abs_tol=1e-12):
             raise Mismatch(f"trial {i}'s score to be objective(params)", f"{float(score):.6g}")
 
 
@@ -67,7 +49,7 @@ def check_grid_search(grid_search) -> None:
     """Check ``grid_search(objective, ranges, n_per_axis) -> [(params, score), ...]``."""
 
     def grid_is(ranges, n):
-        recorder = _Recorder()
+        recorder = Recorder()
         axes = [np.linspace(low, high, n) for low, high in ranges.values()]
         want = sorted(tuple(round(float(v), 9) for v in p) for p in itertools.product(*axes))
 
@@ -126,7 +108,7 @@ def check_random_search(random_search) -> None:
     wide = {"x": (-3.0, 5.0), "y": (10.0, 11.0)}
 
     def trials_are_random(ranges, n):
-        recorder = _Recorder()
+        recorder = Recorder()
 
         def verify(result):
             trials = _trials(result, n, ranges)
@@ -159,23 +141,15 @@ def check_random_search(random_search) -> None:
         return verify
 
     def seeded(ranges, n):
-        def verify(result):
+        def verify(result, observation):
             first = _trials(result, n, ranges)
-            try:
-                with global_numpy_seed(1):
-                    again = random_search(lambda p: 0.0, ranges, n, np.random.default_rng(7))
-                with global_numpy_seed(2):
-                    other = random_search(lambda p: 0.0, ranges, n, np.random.default_rng(8))
-            except Exception as error:
-                raise Mismatch(
-                    "a second call to work", f"{type(error).__name__}: {error}"
-                ) from None
+            again, other = (_trials(again_result(observation, i), n, ranges) for i in (0, 1))
             values = [[float(p[k]) for k in ranges] for p, _ in first]
-            if values != [[float(p[k]) for k in ranges] for p, _ in _trials(again, n, ranges)]:
+            if values != [[float(p[k]) for k in ranges] for p, _ in again]:
                 raise Mismatch(
                     "the same trials from two generators with the same seed", "different trials"
                 )
-            if values == [[float(p[k]) for k in ranges] for p, _ in _trials(other, n, ranges)]:
+            if values == [[float(p[k]) for k in ranges] for p, _ in other]:
                 raise Mismatch(
                     "different trials from a generator with another seed", "the same trials"
                 )
@@ -196,15 +170,19 @@ def check_random_search(random_search) -> None:
         ),
         Case(
             "2,000 trials cover each range evenly",
-            (lambda p: 0.0, wide, 2000, rng(3)),
+            (ZeroObjective(), wide, 2000, rng(3)),
             uniform_over(wide, 2000),
             "rng.uniform(low, high) is uniform on [low, high]; rng.random() alone is on [0, 1)",
         ),
         Case(
             "the given generator decides the values",
-            (lambda p: 0.0, two, 5, rng(7)),
+            (ZeroObjective(), two, 5, rng(7)),
             seeded(two, 5),
             "draw only from the rng argument, not from np.random.* or a new default_rng()",
+            again=(
+                ((ZeroObjective(), two, 5, rng(7)), 1),
+                ((ZeroObjective(), two, 5, rng(8)), 2),
+            ),
         ),
         Case(
             "a single trial",

@@ -14,60 +14,37 @@ from helpers.checks.cases import Case, Mismatch, close_to, run_cases, short, ten
 # ---- build_model ----------------------------------------------------------------------------
 
 
-def _layer_names(model) -> list:
-    """Describe a model's layers, e.g. ``["Dense(128, no bias)", "BatchNormalization", …]``."""
-    import keras
-
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):  # a model nested as a layer
-            names += _layer_names(layer)
-        elif isinstance(layer, keras.layers.InputLayer):
-            continue
-        elif isinstance(layer, keras.layers.Dense):
-            activation = getattr(layer.activation, "__name__", str(layer.activation))
-            names.append(
-                f"Dense({layer.units}"
-                + ("" if layer.use_bias else ", no bias")
-                + ("" if activation == "linear" else f", {activation}")
-                + ")"
-            )
-        elif isinstance(layer, keras.layers.ReLU) or (
-            isinstance(layer, keras.layers.Activation)
-            and getattr(layer.activation, "__name__", "") == "relu"
-        ):
-            names.append("ReLU")
-        else:
-            names.append(type(layer).__name__)
-    return names
-
-
 def _expected_layers(hidden_units) -> list:
     blocks = [[f"Dense({n}, no bias)", "BatchNormalization", "ReLU"] for n in hidden_units]
     return [name for block in blocks for name in block] + ["Dense(10)"]
 
 
 def _model_like(hidden_units):
-    """Verifier: an uncompiled keras.Model, (m, 64) → (m, 10), with exactly these layers."""
+    """Verifier: an uncompiled keras.Model, (m, 64) → (m, 10), with exactly these layers.
 
-    def verify(result):
-        import keras
+    The student's process describes the model it got (the probe "keras_model"): its layers,
+    whether it was compiled, and the shape of its output for 5 images.
+    """
 
+    def verify(result, observation):
         if result is None:
             raise Mismatch("a keras.Model", "None (is a `return` missing?)")
-        if not isinstance(result, keras.Model):
-            raise Mismatch("a keras.Model", f"{type(result).__name__}: {short(result)}")
-        if getattr(result, "compiled", False) or getattr(result, "optimizer", None):
-            raise Mismatch("an uncompiled model", "a model on which compile() was called")
-        try:
-            output = result(np.zeros((5, ref.N_PIXELS), dtype="float32"), training=False)
-        except Exception as error:
+        if observation.probe_error:
+            error = observation.probe_error
             raise Mismatch(
-                "a model that takes a batch of shape (5, 64)", f"{type(error).__name__}: {error}"
-            ) from None
-        if tuple(output.shape) != (5, ref.N_CLASSES):
-            raise Mismatch("logits of shape (5, 10) for 5 images", f"shape {tuple(output.shape)}")
-        expected, got = _expected_layers(hidden_units), _layer_names(result)
+                "a model that takes a batch of shape (5, 64)",
+                f"{error['type']}: {error['message']}",
+            )
+        model = observation.probe
+        if not isinstance(model, dict) or set(model) != {"layers", "compiled", "output_shape"}:
+            raise Mismatch("a keras.Model", f"{type(result).__name__}: {short(result)}")
+        if model["compiled"]:
+            raise Mismatch("an uncompiled model", "a model on which compile() was called")
+        if tuple(model["output_shape"]) != (5, ref.N_CLASSES):
+            raise Mismatch(
+                "logits of shape (5, 10) for 5 images", f"shape {tuple(model['output_shape'])}"
+            )
+        expected, got = _expected_layers(hidden_units), [str(n) for n in model["layers"]]
         if got != expected:
             raise Mismatch("layers " + " → ".join(expected), "layers " + " → ".join(got))
 
@@ -81,18 +58,26 @@ def check_build_model(build_model) -> None:
         "then Dense(10) with no activation (the loss applies the softmax)"
     )
     cases = [
-        Case("the default, hidden_units=(128, 128)", (), _model_like((128, 128)), layers_hint),
+        Case(
+            "the default, hidden_units=(128, 128)",
+            (),
+            _model_like((128, 128)),
+            layers_hint,
+            probe="keras_model",
+        ),
         Case(
             "hidden_units=(32, 16)",
             ((32, 16),),
             _model_like((32, 16)),
             "loop over hidden_units: one Dense → BatchNormalization → ReLU block per entry",
+            probe="keras_model",
         ),
         Case(
             "one hidden layer, hidden_units=(8,)",
             ((8,),),
             _model_like((8,)),
             "the number of blocks is len(hidden_units), not always 2",
+            probe="keras_model",
         ),
     ]
     run_cases("build_model", build_model, cases, arg_names=("hidden_units",))
@@ -124,24 +109,25 @@ def check_compute_total_loss(compute_total_loss) -> None:
         expected, expected_gradient = _cross_entropy_by_hand(logits.astype(float), labels)
         args = (tf.constant(logits), tf.constant(labels))
 
-        def verify(result):
+        def verify(result, observation):
             value = tensor_scalar(result, "the total loss as a scalar tensor")
             if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-4):
                 mean = " (this is the mean; the sum is m times it)" * math.isclose(
                     value * m, expected, rel_tol=1e-5
                 )
                 raise Mismatch(f"{expected:.6g}", f"{value:.6g}{mean}")
-            variable = tf.Variable(logits)
-            with tf.GradientTape() as tape:
-                again = compute_total_loss(variable, tf.constant(labels))
-            gradient = tape.gradient(again, variable)
-            if gradient is None:
+            if observation.probe_error:
+                error = observation.probe_error
+                raise Mismatch(
+                    "a loss the tape can differentiate", f"{error['type']}: {error['message']}"
+                )
+            if observation.probe is None:
                 raise Mismatch("a loss the tape can differentiate", "no gradient to the logits")
             close_to(expected_gradient, rtol=1e-4, atol=1e-5, what="d(total)/d(logits)")(
-                gradient.numpy()
+                observation.probe
             )
 
-        return Case(name, args, verify, hint)
+        return Case(name, args, verify, hint, probe="gradient")
 
     cases = [
         case(
@@ -205,12 +191,22 @@ def _step_on_total(model, optimizer, x, y) -> None:
     optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
 
 
-def _largest_difference(variables, expected) -> tuple:
-    """The largest absolute gap between variables and arrays (or variables), and its path."""
-    gaps = [
-        (float(np.max(np.abs(v.numpy() - np.asarray(e)))), v.path)
-        for v, e in zip(variables, expected, strict=True)
-    ]
+def _largest_difference(observed, expected) -> tuple:
+    """The largest absolute gap between reported ``[path, array]`` pairs and arrays (or
+    variables), and its path; Mismatch when the student's model holds other variables."""
+    expected = [np.asarray(e.numpy() if hasattr(e, "numpy") else e) for e in expected]
+    if not isinstance(observed, list) or len(observed) != len(expected):
+        raise Mismatch(
+            f"the model's {len(expected)} variables", f"{short(observed)} (another model?)"
+        )
+    gaps = []
+    for item, want in zip(observed, expected, strict=True):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], np.ndarray)):
+            raise Mismatch("the model's variables", short(item))
+        path, value = str(item[0]), item[1]
+        if value.shape != want.shape:
+            raise Mismatch(f"{path} of shape {want.shape}", f"shape {value.shape}")
+        gaps.append((float(np.max(np.abs(value.astype(float) - want), initial=0.0)), path))
     return max(gaps)
 
 
@@ -223,20 +219,20 @@ def check_train_step(train_step) -> None:
         rng = np.random.default_rng(seed)
         x = tf.constant(rng.random((m, ref.N_PIXELS)), dtype=tf.float32)
         y = tf.one_hot(rng.integers(0, ref.N_CLASSES, m), ref.N_CLASSES)
-        made = {}
+        start = _model_with_weights(hidden_units, seed)
 
-        def make_args():
-            made["model"] = _model_with_weights(hidden_units, seed)
-            return (made["model"], make_optimizer(), x, y)
-
-        def verify(result):
+        def verify(result, observation):
+            if observation.probe_error:
+                error = observation.probe_error
+                raise Mismatch("the model's variables", f"{error['type']}: {error['message']}")
+            weights = observation.probe if isinstance(observation.probe, dict) else {}
+            trainable, non_trainable = weights.get("trainable"), weights.get("non_trainable")
             reference = _model_with_weights(hidden_units, seed)
             before = [v.numpy() for v in reference.trainable_variables]
             inference_total = float(ref.compute_total_loss(reference(x, training=False), y))
             total = float(ref.train_step(reference, make_optimizer(), x, y))
             value = tensor_scalar(result, "the batch's total loss as a scalar tensor")
-            model = made["model"]
-            if _largest_difference(model.trainable_variables, before)[0] == 0:
+            if _largest_difference(trainable, before)[0] == 0:
                 raise Mismatch("the model's weights changed by one step", "the weights unchanged")
             if not math.isclose(value, total, rel_tol=1e-5, abs_tol=1e-4):
                 why = ""
@@ -245,33 +241,27 @@ def check_train_step(train_step) -> None:
                 elif math.isclose(value, inference_total, rel_tol=1e-5):
                     why = " (the loss in inference mode: call the model with training=True)"
                 raise Mismatch(f"total loss {total:.6g}", f"{value:.6g}{why}")
-            gap, path = _largest_difference(
-                model.trainable_variables, [v.numpy() for v in reference.trainable_variables]
-            )
+            gap, path = _largest_difference(trainable, reference.trainable_variables)
             if gap > 1e-5:
                 summed = _model_with_weights(hidden_units, seed)
                 _step_on_total(summed, make_optimizer(), x, y)
                 why = (
                     " (this is the step of the total: divide it by the batch size first)"
-                    if _largest_difference(model.trainable_variables, summed.trainable_variables)[0]
-                    <= 1e-5
+                    if _largest_difference(trainable, summed.trainable_variables)[0] <= 1e-5
                     else ""
                 )
                 raise Mismatch(
                     "the weights after one step of the mean loss's gradient",
                     f"{path} off by up to {gap:.3g}{why}",
                 )
-            gap, path = _largest_difference(
-                model.non_trainable_variables,
-                [v.numpy() for v in reference.non_trainable_variables],
-            )
+            gap, path = _largest_difference(non_trainable, reference.non_trainable_variables)
             if gap > 1e-5:
                 raise Mismatch(
                     "batch norm's moving statistics updated once (training=True)",
                     f"{path} off by up to {gap:.3g}",
                 )
 
-        return Case(name, (None, None, x, y), verify, hint, make_args=make_args)
+        return Case(name, (start, make_optimizer(), x, y), verify, hint, probe="weights")
 
     cases = [
         case(

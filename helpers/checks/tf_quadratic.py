@@ -1,12 +1,13 @@
 """Checks for notebook 06: TensorFlow on a quadratic cost. TensorFlow is imported on first use."""
 
-from helpers.checks.cases import Case, Mismatch, run_cases, scalar_close_to, tensor_scalar
+import numpy as np
+
+from helpers import tf_quadratic as ref_tf_quadratic
+from helpers.checks.cases import Case, Mismatch, run_cases, scalar_close_to, short, tensor_scalar
 
 
 def _gradient_descent_by_hand(coefficients, learning_rate, num_steps):
     """w after ``num_steps`` steps of w ← w − α(2·c0·w + c1) from 0, in float32 like TF."""
-    import numpy as np
-
     c0, c1 = np.float32(coefficients[0]), np.float32(coefficients[1])
     w, rate = np.float32(0.0), np.float32(learning_rate)
     for _ in range(num_steps):
@@ -14,18 +15,26 @@ def _gradient_descent_by_hand(coefficients, learning_rate, num_steps):
     return float(w)
 
 
-def _differentiable_scalar(expected, expected_gradient, gradient_of):
+def _differentiable_scalar(expected, expected_gradient):
     """Verifier: a 0-d tensor equal to ``expected`` whose tape gradient is ``expected_gradient``.
 
-    ``gradient_of()`` calls the learner's function again under a ``tf.GradientTape``.
+    The student's process calls the function again under a ``tf.GradientTape`` and reports the
+    gradient with respect to ``w`` (the probe "gradient").
     """
 
-    def verify(result):
+    def verify(result, observation):
         scalar_close_to(expected, rtol=1e-5, atol=1e-5)(tensor_scalar(result))
-        gradient = gradient_of()
+        if observation.probe_error:
+            error = observation.probe_error
+            raise Mismatch(
+                "a cost the tape can differentiate", f"{error['type']}: {error['message']}"
+            )
+        gradient = observation.probe
         if gradient is None:
             raise Mismatch("a cost the tape can differentiate", "no gradient: the tape lost w")
-        scalar_close_to(expected_gradient, rtol=1e-5, atol=1e-5)(gradient)
+        if not isinstance(gradient, np.ndarray) or gradient.size != 1:
+            raise Mismatch("a gradient with respect to the scalar w", short(gradient))
+        scalar_close_to(expected_gradient, rtol=1e-5, atol=1e-5)(float(gradient.reshape(())))
 
     return verify
 
@@ -39,18 +48,12 @@ def check_quadratic_cost(quadratic_cost) -> None:
         expected = c[0] * w_value**2 + c[1] * w_value + c[2]
         w = tf.Variable(w_value, dtype=tf.float32)
         given = tf.constant(c, dtype=tf.float32) if as_tensor else c
-
-        def gradient_of():
-            with tf.GradientTape() as tape:
-                cost = quadratic_cost(w, given)
-            gradient = tape.gradient(cost, w)
-            return None if gradient is None else float(gradient.numpy())
-
         return Case(
             name,
             (w, given),
-            _differentiable_scalar(expected, 2 * c[0] * w_value + c[1], gradient_of),
+            _differentiable_scalar(expected, 2 * c[0] * w_value + c[1]),
             hint,
+            probe="gradient",
         )
 
     cases = [
@@ -148,4 +151,5 @@ def check_minimize_quadratic(minimize_quadratic) -> None:
         minimize_quadratic,
         cases,
         arg_names=("coefficients", "learning_rate", "num_steps"),
+        uses={"quadratic_cost": ref_tf_quadratic.quadratic_cost},
     )

@@ -3,6 +3,7 @@
 import math
 
 from helpers.checks.cases import Case, Mismatch, run_cases, short
+from helpers.checks.probes import AskedTrial, FixedTrial
 
 NAMES = ("learning_rate", "beta1", "hidden_units", "batch_size")
 TRIAL_PARAMETERS = "learning_rate, one_minus_beta1, hidden_units, log2_batch_size"
@@ -32,27 +33,10 @@ def _values(expected: dict):
 
 
 def _fixed_trial(params):
-    import optuna
-
-    return lambda: (optuna.trial.FixedTrial(params),)
+    return FixedTrial(params)
 
 
-class _AskedTrial:
-    """Builds a fresh trial of an in-memory study and keeps it for the verifier to inspect."""
-
-    def __init__(self, seed: int):
-        self.seed, self.trial = seed, None
-
-    def __call__(self):
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.RandomSampler(seed=self.seed)
-        self.trial = optuna.create_study(sampler=sampler).ask()
-        return (self.trial,)
-
-
-def _distributions(asked: _AskedTrial):
+def _distributions():
     from optuna.distributions import FloatDistribution, IntDistribution
 
     expected = {
@@ -66,9 +50,15 @@ def _distributions(asked: _AskedTrial):
         kind = type(d).__name__.replace("Distribution", "").lower()
         return f"{kind} in [{d.low:g}, {d.high:g}]" + (", log=True" if d.log else "")
 
-    def verify(result):
+    def verify(result, observation):
+        from optuna.distributions import json_to_distribution
+
         _configuration(result)
-        asked_for = asked.trial.distributions
+        reported = observation.probe if isinstance(observation.probe, dict) else {}
+        try:
+            asked_for = {str(k): json_to_distribution(str(v)) for k, v in reported.items()}
+        except Exception:
+            raise Mismatch("the trial's questions", short(reported)) from None
         if set(asked_for) != set(expected):
             raise Mismatch(
                 f"the trial asked for {sorted(expected)}", f"it asked for {sorted(asked_for)}"
@@ -82,45 +72,46 @@ def _distributions(asked: _AskedTrial):
 
 def check_suggest_hyperparameters(suggest_hyperparameters) -> None:
     """Check ``suggest_hyperparameters(trial)``: the right trial parameters, scales and values."""
-    asked = _AskedTrial(seed=0)
     cases = [
         Case(
             "a FixedTrial: 1 − β1 = 0.01 means β1 = 0.99, log2 batch size 5 means 32",
-            (),
+            (
+                _fixed_trial(
+                    {
+                        "learning_rate": 0.01,
+                        "one_minus_beta1": 0.01,
+                        "hidden_units": 100,
+                        "log2_batch_size": 5,
+                    }
+                ),
+            ),
             _values({"learning_rate": 0.01, "beta1": 0.99, "hidden_units": 100, "batch_size": 32}),
             f"ask the trial for {TRIAL_PARAMETERS} (these names), then return β1 = 1 − "
             "one_minus_beta1 and batch_size = 2 ** log2_batch_size",
-            make_args=_fixed_trial(
-                {
-                    "learning_rate": 0.01,
-                    "one_minus_beta1": 0.01,
-                    "hidden_units": 100,
-                    "log2_batch_size": 5,
-                }
-            ),
         ),
         Case(
             "another FixedTrial",
-            (),
+            (
+                _fixed_trial(
+                    {
+                        "learning_rate": 3e-4,
+                        "one_minus_beta1": 0.1,
+                        "hidden_units": 16,
+                        "log2_batch_size": 7,
+                    }
+                ),
+            ),
             _values({"learning_rate": 3e-4, "beta1": 0.9, "hidden_units": 16, "batch_size": 128}),
             "return the values the trial gives, converted: nothing is fixed in the code",
-            make_args=_fixed_trial(
-                {
-                    "learning_rate": 3e-4,
-                    "one_minus_beta1": 0.1,
-                    "hidden_units": 16,
-                    "log2_batch_size": 7,
-                }
-            ),
         ),
         Case(
             "the ranges and scales asked of a real trial",
-            (),
-            _distributions(asked),
+            (AskedTrial(seed=0),),
+            _distributions(),
             "suggest_float(..., log=True) for learning_rate in [1e-4, 1e-1] and one_minus_beta1 "
             "in [1e-3, 1e-1]; suggest_int for hidden_units in [16, 256] and log2_batch_size in "
             "[4, 7]",
-            make_args=asked,
+            probe="distributions",
         ),
     ]
     run_cases("suggest_hyperparameters", suggest_hyperparameters, cases, arg_names=("trial",))

@@ -1,6 +1,6 @@
-"""Student versions of the notebooks: ``make student`` (``python -m helpers.release``).
+"""Student versions of the notebooks: ``make student`` (``python -m helpers.course.release``).
 
-    python -m helpers.release [--force] --out student notebooks/*.ipynb
+    python -m helpers.course.release [--force] --out student notebooks/*.ipynb
 
 Each ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region becomes
 ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` (what nbgrader's ClearSolutions writes),
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.notebook_io import read_notebook, write_atomically, write_text_atomically
+from helpers.course.notebook_io import read_notebook, write_atomically, write_text_atomically
 
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")

@@ -1,7 +1,7 @@
 """Execute notebooks headless: ``make notebooks`` (store outputs) and ``make bench`` (time them).
 
-    python -m helpers.execute --in-place [--force] notebooks/*.ipynb
-    python -m helpers.execute --bench [--json build/bench.json] notebooks/*.ipynb
+    python -m helpers.course.execute --in-place [--force] notebooks/*.ipynb
+    python -m helpers.course.execute --bench [--json build/bench.json] notebooks/*.ipynb
 
 Stored outputs come only from here: each notebook runs top to bottom in a fresh kernel and is
 written back atomically. If the file changed on disk while it ran (a person saved it in
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.notebook_io import kernel_peak_mb, make_client, read_notebook, write_atomically
+from helpers.course.notebook_io import kernel_peak_mb, make_client, read_notebook, write_atomically
 
 
 def execute_notebook(path, *, timeout: int = 600):

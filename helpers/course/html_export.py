@@ -1,9 +1,9 @@
 """Static HTML of the notebooks with their stored outputs, to show the week without a kernel.
 
-``make html`` runs ``python -m helpers.html_export --out build/html notebooks/*.ipynb``: one page
-per notebook (nbconvert's ``lab`` template, pictures embedded) and an ``index.html`` listing them.
-Links from one notebook to another are rewritten from ``.ipynb`` to ``.html`` so they work
-between the pages; anchors are kept (nbconvert and JupyterLab name headings alike).
+``make html`` runs ``python -m helpers.course.html_export --out build/html notebooks/*.ipynb``:
+one page per notebook (nbconvert's ``lab`` template, pictures embedded) and an ``index.html``
+listing them. Links from one notebook to another are rewritten from ``.ipynb`` to ``.html`` so
+they work between the pages; anchors are kept (nbconvert and JupyterLab name headings alike).
 
 Formulas (MathJax) and the widgets' stored state are drawn by scripts nbconvert loads from a
 CDN, so those need a network connection when the pages are viewed; text, code, printed output
@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from helpers.notebook_io import read_notebook, write_text_atomically
+from helpers.course.notebook_io import read_notebook, write_text_atomically
 
 TEMPLATE = "lab"
 

@@ -1,0 +1,246 @@
+"""What runs in the student's process: call the function on a case's inputs, report plain data.
+
+Nothing here knows an expected value or imports a reference implementation, so it can run where
+the references are out of reach (a grading sandbox). :func:`observe` returns only what
+:mod:`helpers.checks.wire` can carry; the verdict is reached elsewhere, from that data alone.
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+
+from helpers.checks.wire import decode_arg, encode_result
+
+
+def bowl(params) -> float:
+    """A smooth bowl whose value tells the points apart, so scores can be matched to params."""
+    return float(sum((i + 1) * (float(v) - 0.3) ** 2 for i, v in enumerate(params.values())))
+
+
+class Recorder:
+    """An objective that remembers every configuration it was called with, in order.
+
+    In the checker it stands for the recorder the student's process will build; the calls seen
+    there are copied into ``calls`` before the case is judged.
+    """
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, params):
+        self.calls.append(dict(params))
+        return bowl(params)
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __wire__(self):
+        return ("recorder", None)
+
+    def __repr__(self):
+        return "a test function"
+
+
+class ZeroObjective:
+    """An objective that scores every configuration 0 (the search's order is all that counts)."""
+
+    def __call__(self, params):
+        return 0.0
+
+    def __wire__(self):
+        return ("zero", None)
+
+    def __repr__(self):
+        return "a test function"
+
+
+class AskedTrial:
+    """A fresh trial of an in-memory Optuna study with a seeded random sampler."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def __wire__(self):
+        return ("asked_trial", self.seed)
+
+    def __repr__(self):
+        return "an Optuna Trial"
+
+
+class FixedTrial:
+    """An ``optuna.trial.FixedTrial`` answering with ``params``, built where it is used."""
+
+    def __init__(self, params: dict):
+        self.params = dict(params)
+
+    def __wire__(self):
+        return ("fixed_trial", self.params)
+
+    def __repr__(self):
+        return "an Optuna FixedTrial"
+
+
+def _fixed_trial(params):
+    import optuna
+
+    return optuna.trial.FixedTrial(dict(params))
+
+
+def _asked_trial(seed):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=int(seed))).ask()
+
+
+OBJECTS = {
+    "recorder": lambda _: Recorder(),
+    "zero": lambda _: ZeroObjective(),
+    "asked_trial": _asked_trial,
+    "fixed_trial": _fixed_trial,
+}
+
+
+@contextlib.contextmanager
+def global_numpy_seed(seed):
+    """Seed NumPy's legacy global state for a block (None: leave it), then restore it.
+
+    A function that draws only from its ``rng`` argument returns the same values under any
+    global seed; one that calls ``np.random.*`` does not.
+    """
+    if seed is None:
+        yield
+        return
+    state = np.random.get_state()  # noqa: NPY002 - the legacy state is what is being probed
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+
+
+def _error(error: BaseException) -> dict:
+    try:
+        message = str(error)[:2000]
+    except Exception:
+        message = "(its message could not be read)"
+    return {
+        "type": type(error).__name__[:100],
+        "message": message,
+        # builtin classes only: what a case may expect (ValueError, NotImplementedError, ...)
+        "classes": [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"],
+    }
+
+
+def _call(function, args, seed):
+    """Return ``("result", value)`` or ``("error", description)``."""
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings(), global_numpy_seed(seed):
+            warnings.simplefilter("ignore")
+            return "result", function(*args)
+    except Exception as error:
+        return "error", _error(error)
+
+
+def _layer_names(model) -> list:
+    """Describe a model's layers, e.g. ``["Dense(128, no bias)", "BatchNormalization", …]``."""
+    import keras
+
+    names = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):  # a model nested as a layer
+            names += _layer_names(layer)
+        elif isinstance(layer, keras.layers.InputLayer):
+            continue
+        elif isinstance(layer, keras.layers.Dense):
+            activation = getattr(layer.activation, "__name__", str(layer.activation))
+            names.append(
+                f"Dense({layer.units}"
+                + ("" if layer.use_bias else ", no bias")
+                + ("" if activation == "linear" else f", {activation}")
+                + ")"
+            )
+        elif isinstance(layer, keras.layers.ReLU) or (
+            isinstance(layer, keras.layers.Activation)
+            and getattr(layer.activation, "__name__", "") == "relu"
+        ):
+            names.append("ReLU")
+        else:
+            names.append(type(layer).__name__)
+    return [str(n) for n in names]
+
+
+def _probe_gradient(function, args):
+    """The gradient of ``function(*args)`` with respect to its first argument, by the tape."""
+    import tensorflow as tf
+
+    first = args[0] if isinstance(args[0], tf.Variable) else tf.Variable(args[0])
+    with tf.GradientTape() as tape:
+        again = function(first, *args[1:])
+    gradient = tape.gradient(again, first)
+    return None if gradient is None else np.asarray(gradient.numpy())
+
+
+def _probe_keras_model(model, args):
+    import keras
+
+    if not isinstance(model, keras.Model):
+        return None
+    output = model(np.zeros((5, 64), dtype="float32"), training=False)
+    return {
+        "layers": _layer_names(model),
+        "compiled": bool(getattr(model, "compiled", False) or getattr(model, "optimizer", None)),
+        "output_shape": [int(n) for n in output.shape],
+    }
+
+
+def _variables(variables) -> list:
+    return [[str(v.path), np.asarray(v.numpy())] for v in variables]
+
+
+def _probe_weights(function, args):
+    model = args[0]
+    return {
+        "trainable": _variables(model.trainable_variables),
+        "non_trainable": _variables(model.non_trainable_variables),
+    }
+
+
+def _probe_distributions(function, args):
+    from optuna.distributions import distribution_to_json
+
+    return {name: distribution_to_json(d) for name, d in args[0].distributions.items()}
+
+
+PROBES = {
+    "gradient": lambda function, args, result: _probe_gradient(function, args),
+    "keras_model": lambda function, args, result: _probe_keras_model(result, args),
+    "weights": lambda function, args, result: _probe_weights(function, args),
+    "distributions": lambda function, args, result: _probe_distributions(function, args),
+}
+
+
+def observe(function, args, probe=None, again=()) -> dict:
+    """Call ``function`` on a case's arguments (as :func:`helpers.checks.wire.encode_arg` sent
+    them) and return what happened, encoded: the result or the error, the arguments after the
+    call, the calls each recorder saw, the probe's extra data and any further calls."""
+    args = tuple(decode_arg(args, OBJECTS))
+    kind, value = _call(function, args, None)
+    observed = {kind: encode_result(value) if kind == "result" else value}
+    observed["args_after"] = encode_result(args)
+    observed["recorded"] = encode_result([a.calls for a in args if isinstance(a, Recorder)])
+    if probe and kind == "result":
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                observed["probe"] = encode_result(PROBES[probe](function, args, value))
+        except Exception as error:
+            observed["probe_error"] = _error(error)
+    observed["again"] = []
+    for extra_args, seed in again:
+        extra_kind, extra = _call(function, tuple(decode_arg(extra_args, OBJECTS)), seed)
+        observed["again"].append(
+            {extra_kind: encode_result(extra) if extra_kind == "result" else extra}
+        )
+    return observed
