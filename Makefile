@@ -10,11 +10,14 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
                 --nbval-kernel-startup-timeout 120
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
-        test-distributed test-browser check-lock test-grader-security bench-grade
+        test-distributed test-browser check-lock test-grader-security bench-grade \
+        nbval-profile test-portability
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
-	@echo "make test       set up .venv, then ruff + unit tests + nbval replay + browser tests"
+	@echo "make test       set up .venv, then ruff + unit tests + nbval replay (default and"
+	@echo "                $(TEST_PROFILE) numerics) + browser tests"
+	@echo "make test-portability  nbval replay under every numerics profile (tests/numerics_profiles.txt)"
 	@echo "make test-browser  every notebook run in JupyterLab in Chromium; make html's pages"
 	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
@@ -38,7 +41,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_index.ipynb
 
-test: lint unit nbval test-browser
+test: lint unit nbval nbval-profile test-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks
@@ -63,6 +66,24 @@ bench-grade: $(STAMP)
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks
+
+# Numerics profiles (tests/numerics_profiles.txt) make this machine round like another CPU;
+# stored outputs must replay under each. `make test` adds TEST_PROFILE, a laptop without
+# AVX-512 (it differs from the machine that made the outputs in oneDNN's and OpenBLAS's kernels).
+PROFILES := tests/numerics_profiles.txt
+TEST_PROFILE := laptop-avx2
+PROFILE ?= $(TEST_PROFILE)
+
+nbval-profile: $(STAMP)
+	@vars=$$(awk -v p='$(PROFILE)' '$$1 == p { $$1 = ""; print; found = 1 } END { exit !found }' \
+	    $(PROFILES)) || { echo "no numerics profile '$(PROFILE)' in $(PROFILES)"; exit 1; }; \
+	echo "nbval under numerics profile $(PROFILE):$${vars:- (no variables)}"; \
+	env $$vars $(BIN)/python -m pytest $(PYTEST_NBVAL) -p no:cacheprovider notebooks
+
+test-portability: $(STAMP)
+	@failed=; for p in $$(awk '!/^#/ && NF { print $$1 }' $(PROFILES)); do \
+	    $(MAKE) --no-print-directory nbval-profile PROFILE=$$p || failed="$$failed $$p"; \
+	done; test -z "$$failed" || { echo "nbval failed under:$$failed"; exit 1; }
 
 # The PostgreSQL driver, only for this target: `make lab` and `make test` never install it.
 $(VENV)/.distributed: requirements-distributed.txt $(STAMP)

@@ -30,8 +30,10 @@ def execute_notebook(path, *, timeout: int = 600):
     client = make_client(nb, cwd=path.parent, timeout=timeout)
     start = time.perf_counter()
     # nbclient's execute() shuts the kernel down before we could read its memory, so the
-    # same steps are taken here with the kernel still alive at the end.
-    with client.setup_kernel(cwd=str(path.parent)):
+    # same steps are taken here with the kernel still alive at the end. cleanup_kc: the client
+    # does not own the kernel manager we gave it, and would otherwise leave every notebook's
+    # kernel running (and competing for the CPU) until this process ends.
+    with client.setup_kernel(cwd=str(path.parent), cleanup_kc=True):
         info = client.wait_for_reply(client.kc.kernel_info())
         nb.metadata["language_info"] = info["content"]["language_info"]
         for index, cell in enumerate(nb.cells):
