@@ -189,13 +189,14 @@ def bwrap_command(bwrap: str, directory: Path, package: Path, uid: int, command:
         args += ["--setenv", key, value]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--hostname", "grading"]
+    # /tmp lives in memory: bounded, so a run cannot fill the machine's RAM through it. Mounted
+    # first: a later mount hides what lies below it, and the environment may live under /tmp.
+    args += ["--dev", "/dev", "--proc", "/proc"]
+    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     args += _system_mounts()
     args += [*_parents(inside_package), "--ro-bind", str(package), inside_package]
     if DATA_DIR.is_dir():
         args += ["--ro-bind", str(DATA_DIR), str(DATA_DIR)]
-    # /tmp lives in memory: bounded, so a run cannot fill the machine's RAM through it
-    args += ["--dev", "/dev", "--proc", "/proc"]
-    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     args += ["--bind", str(directory), INSIDE_DIR, "--chdir", INSIDE_DIR]
     # bwrap mounts as root, then the run drops to its own user with no capabilities at all
     args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
