@@ -47,6 +47,9 @@ def _run(*command, cwd, env=None):
 def _clean_env(venv: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    # matplotlib's font cache names the fonts of *this* venv, which is deleted afterwards: kept
+    # in the user's cache, it would leave every later plot without STIX ("findfont" on stderr)
+    env["MPLCONFIGDIR"] = str(venv.parent / "matplotlib")
     return env
 
 
