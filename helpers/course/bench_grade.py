@@ -71,23 +71,21 @@ def nbgrader_week(work: Path):
         "c.ExecutePreprocessor.timeout = 600\n"
     )
     env = {**os.environ, "PATH": f"{executable.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    for stem in WEEK:
+
+    def nbgrader(command, stem):
         subprocess.run(
-            [str(executable), "generate_assignment", stem, "--force"],
+            [str(executable), command, stem, "--force"],
             cwd=course,
             env=env,
             check=True,
             capture_output=True,
         )
+
+    for stem in WEEK:
+        nbgrader("generate_assignment", stem)
     generated = time.perf_counter()
     for stem in WEEK:
-        subprocess.run(
-            [str(executable), "autograde", stem, "--force"],
-            cwd=course,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        nbgrader("autograde", stem)
     return round(time.perf_counter() - generated, 1)
 
 
