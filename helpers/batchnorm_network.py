@@ -128,7 +128,8 @@ def train_network(
     bn_momentum=0.9,
     eps=1e-5,
     rng,
-    probe_unit=None,
+    snapshot_every=None,
+    keep_batch_statistics=False,
 ):
     """Train the network with mini-batches and return its parameters and history.
 
@@ -142,14 +143,13 @@ def train_network(
         bn_momentum: β of the running averages of ``mu`` and ``var``.
         eps: batch norm's ε.
         rng: ``numpy.random.Generator`` for the initial weights and the shuffling.
-        probe_unit: if given, record after every step the mean and standard deviation over
-            ``X_dev`` of what enters that unit's ReLU in the last hidden layer (``Z`` without
-            batch norm, ``Z_tilde`` with it) and of its ``Z``.
 
     Returns:
         dict with ``params``, ``running`` (the EWA statistics), ``last_batch`` (the last
         mini-batch's statistics), per epoch ``cost`` (mean mini-batch cost; ``inf`` once it
-        diverged) and ``dev_accuracy``, and ``probe`` (dict of per-step arrays) if requested.
+        diverged) and ``dev_accuracy``; if requested, ``snapshots`` (a list of dicts with
+        ``step``, ``params``, a copy, and ``batch``, column indices into ``X``) and
+        ``batch_statistics`` (one list per step of ``(mu, var)`` per batch-norm layer).
     """
     X, X_dev = np.asarray(X, dtype=float), np.asarray(X_dev, dtype=float)
     labels, labels_dev = np.asarray(labels), np.asarray(labels_dev)
@@ -162,32 +162,31 @@ def train_network(
             f"need learning_rate > 0, epochs >= 0, batch_size >= 1; got "
             f"{learning_rate}, {epochs}, {batch_size}"
         )
+    if snapshot_every is not None and (
+        isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int)
+    ):
+        raise TypeError(f"snapshot_every must be an int or None, got {snapshot_every!r}")
+    if snapshot_every is not None and snapshot_every < 1:
+        raise ValueError(f"snapshot_every must be >= 1, got {snapshot_every}")
     n_classes = int(max(labels.max(), labels_dev.max())) + 1
     params = init_network((X.shape[0], *hidden, n_classes), batchnorm=batchnorm, rng=rng)
     Y = one_hot(labels, n_classes)
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
     square = {k: np.zeros_like(v) for k, v in params.items()}
     running = [(np.zeros((n, 1)), np.ones((n, 1))) for n in hidden] if batchnorm else []
-    last_batch, step = [], 0
+    last_batch, step, snapshots, kept_statistics = [], 0, [], []
     history = {"cost": [], "dev_accuracy": []}
-    probe = {"mean": [], "std": [], "z_mean": [], "z_std": []}
-
-    def record_probe():
-        _, caches, _ = forward(params, X_dev, eps=eps)
-        A_prev, Z_in, _ = caches[-2]
-        z = (params[f"W{len(hidden)}"] @ A_prev)[probe_unit]
-        for key, values in (("", Z_in[probe_unit]), ("z_", z)):
-            probe[key + "mean"].append(float(values.mean()))
-            probe[key + "std"].append(float(values.std()))
-
-    if probe_unit is not None:
-        record_probe()
     with np.errstate(all="ignore"):  # a diverging run is reported as inf, not as warnings
         for _ in range(epochs):
             order, costs = rng.permutation(X.shape[1]), []
             for first in range(0, X.shape[1], batch_size):
                 batch = order[first : first + batch_size]
+                if snapshot_every is not None and step % snapshot_every == 0:
+                    copied = {k: v.copy() for k, v in params.items()}
+                    snapshots.append({"step": step, "params": copied, "batch": batch.copy()})
                 logits, caches, last_batch = forward(params, X[:, batch], eps=eps)
+                if keep_batch_statistics:
+                    kept_statistics.append(last_batch)
                 costs.append(cross_entropy_cost(softmax(logits), Y[:, batch]))
                 grads = backward(params, logits, Y[:, batch], caches)
                 step += 1
@@ -210,8 +209,6 @@ def train_network(
                     update_running_averages(*run, *now, bn_momentum)
                     for run, now in zip(running, last_batch, strict=True)
                 ]
-                if probe_unit is not None:
-                    record_probe()
             cost = float(np.mean(costs))
             diverged = not np.isfinite(cost) or not all(
                 np.all(np.isfinite(p)) for p in params.values()
@@ -224,6 +221,8 @@ def train_network(
             if diverged:
                 break
     result = {"params": params, "running": running, "last_batch": last_batch, **history}
-    if probe_unit is not None:
-        result["probe"] = {k: np.array(v) for k, v in probe.items() if v}
+    if snapshot_every is not None:
+        result["snapshots"] = snapshots
+    if keep_batch_statistics:
+        result["batch_statistics"] = kept_statistics
     return result

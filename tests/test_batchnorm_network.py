@@ -107,27 +107,58 @@ def test_running_averages_follow_the_batches():
     assert last_mu.shape == (5, 1)
 
 
-def test_the_probe_records_one_value_per_step_and_the_start():
+def test_snapshots_hold_the_parameters_before_every_kth_step():
+    X, y = toy(m=100)
+    arguments = {"hidden": (4, 4), "learning_rate": 0.1, "epochs": 2, "batch_size": 25}
+    result = train_network(X, y, X, y, **arguments, snapshot_every=3, rng=np.random.default_rng(0))
+    snapshots = result["snapshots"]
+    assert [s["step"] for s in snapshots] == [0, 3, 6]  # 2 epochs of 4 steps
+    # the first snapshot is the initialization; a copy, so training did not change it
+    initial = init_network((2, 4, 4, 3), batchnorm=True, rng=np.random.default_rng(0))
+    for key, value in initial.items():
+        assert np.array_equal(snapshots[0]["params"][key], value)
+    # training for 3 steps, the same seed, gives the parameters stored at step 3
+    shorter = train_network(
+        X, y, X, y, **{**arguments, "epochs": 1}, snapshot_every=1, rng=np.random.default_rng(0)
+    )
+    for key in initial:
+        assert np.array_equal(shorter["snapshots"][3]["params"][key], snapshots[1]["params"][key])
+    assert all(s["batch"].shape == (25,) for s in snapshots)
+    assert "snapshots" not in train_network(X, y, X, y, **arguments, rng=np.random.default_rng(0))
+
+
+def test_kept_batch_statistics_replay_the_running_averages():
     X, y = toy(m=100)
     result = train_network(
         X,
         y,
         X,
         y,
-        hidden=(4, 4),
+        hidden=(5,),
         learning_rate=0.1,
-        epochs=2,
-        batch_size=25,
-        probe_unit=1,
-        rng=np.random.default_rng(0),
+        epochs=3,
+        batch_size=20,
+        bn_momentum=0.8,
+        keep_batch_statistics=True,
+        rng=np.random.default_rng(2),
     )
-    probe = result["probe"]
-    assert set(probe) == {"mean", "std", "z_mean", "z_std"}
-    assert all(len(v) == 2 * 4 + 1 for v in probe.values())
-    # with batch norm on the whole probe set, the mean is beta and the spread about gamma
-    params = result["params"]
-    assert probe["mean"][-1] == pytest.approx(params["beta2"][1, 0], abs=1e-9)
-    assert probe["std"][-1] == pytest.approx(abs(params["gamma2"][1, 0]), rel=1e-3)
+    kept = result["batch_statistics"]
+    assert len(kept) == 15 and kept[-1] == result["last_batch"]
+    mu, var = np.zeros((5, 1)), np.ones((5, 1))
+    for ((batch_mu, batch_var),) in kept:
+        mu, var = 0.8 * mu + 0.2 * batch_mu, 0.8 * var + 0.2 * batch_var
+    ((running_mu, running_var),) = result["running"]
+    np.testing.assert_allclose(mu, running_mu, rtol=1e-12)
+    np.testing.assert_allclose(var, running_var, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("value", "error"), [(0, ValueError), (2.0, TypeError), (True, TypeError)])
+def test_a_bad_snapshot_interval_is_named(value, error):
+    X, y = toy(m=10)
+    with pytest.raises(error, match="snapshot_every"):
+        train_network(
+            X, y, X, y, learning_rate=0.1, snapshot_every=value, rng=np.random.default_rng(0)
+        )
 
 
 def test_a_diverging_run_is_reported_as_inf_and_stops():
