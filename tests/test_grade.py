@@ -7,13 +7,14 @@ runs are marked ``slow``; ``make test-grader-security`` runs all of them.
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from helpers.checks import EXERCISES
-from helpers.course import grade, sandbox
+from helpers.course import cluster, grade, sandbox
 
 SOURCE = Path(__file__).resolve().parent.parent / "notebooks" / "05_softmax_regression.ipynb"
 NAME = "05_softmax_regression.ipynb"
@@ -124,6 +125,14 @@ def test_without_a_sandbox_the_grader_refuses(monkeypatch):
     with pytest.raises(sandbox.SandboxUnavailable, match="--no-sandbox"):
         grade.Grader(sandboxed=True)
     assert grade.main(["x.ipynb"]) == 2
+
+
+def test_without_distributed_the_grader_says_what_to_install(monkeypatch, capfd):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    with pytest.raises(cluster.ClusterUnavailable, match=r"requirements-distributed\.txt"):
+        cluster.connect("tcp://127.0.0.1:8786")
+    assert grade.main(["x.ipynb", "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    assert "not installed" in capfd.readouterr().err
 
 
 # ---- grading: honest and broken submissions -----------------------------------------------------
