@@ -135,6 +135,25 @@ def test_without_distributed_the_grader_says_what_to_install(monkeypatch, capfd)
     assert "not installed" in capfd.readouterr().err
 
 
+def test_runs_importing_tensorflow_start_first_and_results_keep_their_order(monkeypatch):
+    programs = [{"setup": [f"import numpy  # {i}"]} for i in range(4)]
+    programs[2]["setup"].append("import tensorflow as tf")
+    started = []
+
+    def run(program):
+        started.append(program["setup"][0])
+        return program["setup"][0]
+
+    grader = grade.Grader(sandboxed=False, jobs=1)
+    try:
+        monkeypatch.setattr(grader, "run", run)
+        results = grader._run_all(programs)
+    finally:
+        grader.close()
+    assert started[0] == "import numpy  # 2"
+    assert results == [p["setup"][0] for p in programs]
+
+
 # ---- grading: honest and broken submissions -----------------------------------------------------
 
 
