@@ -117,6 +117,15 @@ def test_a_class_graded_on_the_cluster_gets_the_local_reports(scheduler, tmp_pat
         assert len(client.scheduler_info()["workers"]) == 2
 
 
+def test_trusted_submissions_run_on_the_cluster_without_the_sandbox_when_told(scheduler, tmp_path):
+    out = tmp_path / "report.json"
+    path = _submission(tmp_path)
+    assert (
+        grade.main([str(path), "--scheduler", scheduler, "--no-sandbox", "--json", str(out)]) == 0
+    )
+    assert json.loads(out.read_text())["score"] == MAX
+
+
 def test_an_unreachable_scheduler_is_a_clear_refusal(capfd):
     pytest.importorskip("distributed")
     free = __import__("socket").create_server(("127.0.0.1", 0))

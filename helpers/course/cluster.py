@@ -14,6 +14,7 @@ A worker needs what a grading machine needs: this repository's ``.venv`` with
 ``.venv/bin/dask worker tcp://host:8786 --nthreads 2`` (one sandbox per thread at a time).
 """
 
+import contextlib
 import dataclasses
 import tempfile
 import threading
@@ -72,7 +73,7 @@ def worker_ready(sandboxed: bool, fingerprint: str) -> str | None:
 def run_remote(program: dict, limits: dict, sandboxed: bool, fingerprint: str) -> dict:
     """The task: run one submission's program on this worker; return its RunResult as a dict."""
     state = _prepare(sandboxed, fingerprint)
-    with sandbox.claim_slot() if sandboxed else _no_slot() as slot:
+    with sandbox.claim_slot() if sandboxed else contextlib.nullcontext(0) as slot:
         result = sandbox.run_program(
             program,
             state["package"],
@@ -83,14 +84,6 @@ def run_remote(program: dict, limits: dict, sandboxed: bool, fingerprint: str) -
             matplotlib_dir=state["matplotlib_dir"],
         )
     return dataclasses.asdict(result)
-
-
-class _no_slot:
-    def __enter__(self):
-        return 0
-
-    def __exit__(self, *exc):
-        return False
 
 
 # ---- in the grader ------------------------------------------------------------------------------
