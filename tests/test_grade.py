@@ -147,10 +147,12 @@ def test_runs_importing_tensorflow_start_first_and_results_keep_their_order(monk
     grader = grade.Grader(sandboxed=False, jobs=1)
     try:
         monkeypatch.setattr(grader, "run", run)
-        results = grader._run_all(programs)
+        calls = []
+        results = grader._run_all(programs, lambda *counts: calls.append(counts))
     finally:
         grader.close()
     assert started[0] == "import numpy  # 2"
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # the progress bar's steps
     assert results == [p["setup"][0] for p in programs]
 
 

@@ -279,10 +279,17 @@ class Grader:
 
     def grade(self, paths, assignment=None, progress=None) -> list:
         """Grade every submission (``--jobs`` at a time, or on the cluster); return one report
-        each. ``progress(done, total)`` is called as each submission's run ends."""
+        each. ``progress(done, total)`` counts submissions: those that cannot run are done at
+        once, the others as each run ends."""
         reports = [self.plan(p, assignment) for p in paths]
         runnable = [r for r in reports if "_run" in r]
-        results = self._run_all([r["_run"][2] for r in runnable], progress)
+        skipped = len(reports) - len(runnable)
+        if progress:
+            progress(skipped, len(reports))
+        results = self._run_all(
+            [r["_run"][2] for r in runnable],
+            progress and (lambda done, _: progress(skipped + done, len(reports))),
+        )
         for report, result in zip(runnable, results, strict=True):
             exercises, tables, _ = report.pop("_run")
             if isinstance(result, str):
@@ -553,10 +560,15 @@ def main(argv=None) -> int:
         grader.notebook_seconds = args.notebook_timeout
 
     # over submissions, on a terminal only (None: tqdm draws nothing when stderr is a file)
-    bar = tqdm(total=None, unit="submission", desc="grading", file=sys.stderr, disable=None)
+    bar = tqdm(
+        total=len(args.submissions),
+        unit="submission",
+        desc="grading",
+        file=sys.stderr,
+        disable=None,
+    )
 
     def progress(done, total):
-        bar.total = total
         bar.update(done - bar.n)
 
     try:
