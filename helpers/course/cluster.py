@@ -12,6 +12,8 @@ A worker needs what a grading machine needs: this repository's ``.venv`` with
 ``requirements-distributed.txt`` (``make .venv/.distributed``), bubblewrap and root, and the same
 ``helpers`` as the grader (checked: a worker with other code is refused). Start one with
 ``.venv/bin/dask worker tcp://host:8786 --nthreads 2`` (one sandbox per thread at a time).
+The scheduler runs whatever task it is sent, on workers that are root: keep it on a private
+network, or use ``tls://`` with Dask's certificates.
 """
 
 import contextlib
