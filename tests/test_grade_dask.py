@@ -67,9 +67,8 @@ def scheduler(tmp_path_factory):
             client.wait_for_workers(2, timeout=60)
         yield address
     finally:
-        for process in reversed(processes):
+        for process in reversed(processes):  # the workers first: they leave in < 1 s
             process.terminate()
-        for process in reversed(processes):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
