@@ -51,14 +51,18 @@ format: $(STAMP)
 	$(BIN)/ruff format helpers tests notebooks
 	$(BIN)/ruff check --fix helpers tests notebooks
 
-# The attacks on the grader take minutes of sandboxed runs: their own target, below.
+# The attacks on the grader take minutes of sandboxed runs: their own target, below (with the
+# grading of a class on a Dask cluster, which needs requirements-distributed.txt).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py tests
+	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py \
+	    --ignore=tests/test_grade_dask.py tests
 
 # Needs Debian's bubblewrap (apt-get install bubblewrap) and root: each submission runs as a
 # user of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
-test-grader-security: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py
+# Also grades a few submissions on a Dask scheduler and two workers started on 127.0.0.1.
+test-grader-security: $(VENV)/.distributed
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py \
+	    tests/test_grade_dask.py
 
 # A benchmark, not a test: prints seconds and writes build/bench-grade.json.
 bench-grade: $(STAMP)
@@ -85,7 +89,8 @@ test-portability: $(STAMP)
 	    $(MAKE) --no-print-directory nbval-profile PROFILE=$$p || failed="$$failed $$p"; \
 	done; test -z "$$failed" || { echo "nbval failed under:$$failed"; exit 1; }
 
-# The PostgreSQL driver, only for this target: `make lab` and `make test` never install it.
+# The PostgreSQL driver and Dask's distributed, only for the targets below: `make lab` and
+# `make test` never install them.
 $(VENV)/.distributed: requirements-distributed.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-distributed.txt
 	touch $@

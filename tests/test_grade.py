@@ -7,13 +7,14 @@ runs are marked ``slow``; ``make test-grader-security`` runs all of them.
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from helpers.checks import EXERCISES
-from helpers.course import grade, sandbox
+from helpers.course import cluster, grade, sandbox
 
 SOURCE = Path(__file__).resolve().parent.parent / "notebooks" / "05_softmax_regression.ipynb"
 NAME = "05_softmax_regression.ipynb"
@@ -124,6 +125,35 @@ def test_without_a_sandbox_the_grader_refuses(monkeypatch):
     with pytest.raises(sandbox.SandboxUnavailable, match="--no-sandbox"):
         grade.Grader(sandboxed=True)
     assert grade.main(["x.ipynb"]) == 2
+
+
+def test_without_distributed_the_grader_says_what_to_install(monkeypatch, capfd):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    with pytest.raises(cluster.ClusterUnavailable, match=r"requirements-distributed\.txt"):
+        cluster.connect("tcp://127.0.0.1:8786")
+    assert grade.main(["x.ipynb", "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    assert "not installed" in capfd.readouterr().err
+
+
+def test_runs_importing_tensorflow_start_first_and_results_keep_their_order(monkeypatch):
+    programs = [{"setup": [f"import numpy  # {i}"]} for i in range(4)]
+    programs[2]["setup"].append("import tensorflow as tf")
+    started = []
+
+    def run(program):
+        started.append(program["setup"][0])
+        return program["setup"][0]
+
+    grader = grade.Grader(sandboxed=False, jobs=1)
+    try:
+        monkeypatch.setattr(grader, "run", run)
+        calls = []
+        results = grader._run_all(programs, lambda *counts: calls.append(counts))
+    finally:
+        grader.close()
+    assert started[0] == "import numpy  # 2"
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # the progress bar's steps
+    assert results == [p["setup"][0] for p in programs]
 
 
 # ---- grading: honest and broken submissions -----------------------------------------------------
