@@ -9,7 +9,15 @@ import math
 import numpy as np
 
 from helpers import tf_digits as ref
-from helpers.checks.cases import Case, Mismatch, close_to, run_cases, short, tensor_scalar
+from helpers.checks.cases import (
+    Case,
+    Mismatch,
+    close_to,
+    describe_error,
+    run_cases,
+    short,
+    tensor_scalar,
+)
 
 # ---- build_model ----------------------------------------------------------------------------
 
@@ -33,7 +41,7 @@ def _model_like(hidden_units):
             error = observation.probe_error
             raise Mismatch(
                 "a model that takes a batch of shape (5, 64)",
-                f"{error['type']}: {error['message']}",
+                describe_error(error),
             )
         model = observation.probe
         if not isinstance(model, dict) or set(model) != {"layers", "compiled", "output_shape"}:
@@ -118,9 +126,7 @@ def check_compute_total_loss(compute_total_loss) -> None:
                 raise Mismatch(f"{expected:.6g}", f"{value:.6g}{mean}")
             if observation.probe_error:
                 error = observation.probe_error
-                raise Mismatch(
-                    "a loss the tape can differentiate", f"{error['type']}: {error['message']}"
-                )
+                raise Mismatch("a loss the tape can differentiate", describe_error(error))
             if observation.probe is None:
                 raise Mismatch("a loss the tape can differentiate", "no gradient to the logits")
             close_to(expected_gradient, rtol=1e-4, atol=1e-5, what="d(total)/d(logits)")(
@@ -224,7 +230,7 @@ def check_train_step(train_step) -> None:
         def verify(result, observation):
             if observation.probe_error:
                 error = observation.probe_error
-                raise Mismatch("the model's variables", f"{error['type']}: {error['message']}")
+                raise Mismatch("the model's variables", describe_error(error))
             weights = observation.probe if isinstance(observation.probe, dict) else {}
             trainable, non_trainable = weights.get("trainable"), weights.get("non_trainable")
             reference = _model_with_weights(hidden_units, seed)

@@ -3,7 +3,15 @@
 import numpy as np
 
 from helpers import tf_quadratic as ref_tf_quadratic
-from helpers.checks.cases import Case, Mismatch, run_cases, scalar_close_to, short, tensor_scalar
+from helpers.checks.cases import (
+    Case,
+    Mismatch,
+    describe_error,
+    run_cases,
+    scalar_close_to,
+    short,
+    tensor_scalar,
+)
 
 
 def _gradient_descent_by_hand(coefficients, learning_rate, num_steps):
@@ -26,9 +34,7 @@ def _differentiable_scalar(expected, expected_gradient):
         scalar_close_to(expected, rtol=1e-5, atol=1e-5)(tensor_scalar(result))
         if observation.probe_error:
             error = observation.probe_error
-            raise Mismatch(
-                "a cost the tape can differentiate", f"{error['type']}: {error['message']}"
-            )
+            raise Mismatch("a cost the tape can differentiate", describe_error(error))
         gradient = observation.probe
         if gradient is None:
             raise Mismatch("a cost the tape can differentiate", "no gradient: the tape lost w")
