@@ -182,8 +182,8 @@ def _status(exercise: Exercise, namespace: dict) -> tuple:
     return True, f"✓ {name}"
 
 
-def progress(notebook: str, namespace: dict) -> list:
-    """Print which of ``notebook``'s exercises pass now, one line each; return the lines.
+def progress(notebook: str, namespace: dict) -> None:
+    """Print which of ``notebook``'s exercises pass now, one line each.
 
     Each check runs again, quietly, on the function ``namespace`` (a notebook's ``globals()``)
     holds under the exercise's name, so the answer is computed here, never stored.
@@ -211,4 +211,3 @@ def progress(notebook: str, namespace: dict) -> list:
         f"({sum(e.points for e in passed)} of {sum(e.points for e in exercises)} points)"
     )
     print("\n".join(lines))
-    return lines

@@ -21,11 +21,12 @@ class CheckFailure(AssertionError):
 
 
 class Mismatch(Exception):
-    """Raised by a case's verifier: what was expected and what came back."""
+    """Raised by a case's verifier: what was expected and what came back, and a hint of its own
+    when the verifier recognized the mistake (else the case's hint is given)."""
 
-    def __init__(self, expected: str, got: str):
+    def __init__(self, expected: str, got: str, hint: str | None = None):
         super().__init__(expected)
-        self.expected, self.got = expected, got
+        self.expected, self.got, self.hint = expected, got, hint
 
 
 @dataclass
@@ -158,8 +159,27 @@ def _describe_args(args, names) -> str:
         elif callable(value):
             parts.append(f"{name} = a test function")
         else:
-            parts.append(f"{name} = {value!r}")
+            parts.append(f"{name} = {_summary(value)}")
     return ", ".join(parts)
+
+
+def _summary(value, depth: int = 0) -> str:
+    """A value in a few words: arrays (also inside tuples, lists and dicts) by their shape."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape}" if value.ndim else f"{value.item()!r}"
+    if type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy"):
+        kind = "tf.Variable" if "Variable" in type(value).__name__ else "tensor"
+        data = np.asarray(value.numpy())
+        return f"{kind} {data.shape}" if data.ndim else f"{data.item()!r} (a {kind})"
+    if depth < 3 and isinstance(value, tuple | list):
+        inner = ", ".join(_summary(v, depth + 1) for v in value[:12])
+        more = ", ..." if len(value) > 12 else ""
+        return f"({inner}{more})" if isinstance(value, tuple) else f"[{inner}{more}]"
+    if depth < 3 and isinstance(value, dict):
+        inner = ", ".join(f"{k!r}: {_summary(v, depth + 1)}" for k, v in list(value.items())[:12])
+        return "{" + inner + "}"
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
 
 
 def short(value) -> str:
@@ -278,19 +298,25 @@ def _function_namespaces(function) -> list:
 
 @contextlib.contextmanager
 def _references_in_place(function, references):
-    saved = []
+    saved, missing = [], []
     for namespace in _function_namespaces(function):
         # only the learner's own functions of those names; a module called `softmax` stays put
         mine = {
             n: namespace[n] for n in references if isinstance(namespace.get(n), types.FunctionType)
         }
-        namespace.update({n: references[n] for n in mine})
+        # a name never defined (its cell not run): the grader's program has the reference too
+        absent = [n for n in references if n not in namespace]
+        namespace.update({n: references[n] for n in [*mine, *absent]})
         saved.append((namespace, mine))
+        missing.append((namespace, absent))
     try:
         yield
     finally:
         for namespace, mine in saved:
             namespace.update(mine)
+        for namespace, absent in missing:
+            for n in absent:
+                namespace.pop(n, None)
 
 
 # ---- the course's version standing in for a learner's function that has not passed yet -------
@@ -413,7 +439,10 @@ def judge(name: str, case: Case, raw, arg_names):
         else:
             case.verify(result)
     except Mismatch as mismatch:
-        return header + f"  expected {mismatch.expected}\n  got {mismatch.got}\n  hint: {case.hint}"
+        return (
+            header + f"  expected {mismatch.expected}\n  got {mismatch.got}\n"
+            f"  hint: {mismatch.hint or case.hint}"
+        )
     except Exception as error:  # data shaped unlike anything a function returns
         return (
             header + f"  expected a result the checker can read\n"

@@ -216,6 +216,23 @@ def _largest_difference(observed, expected) -> tuple:
     return max(gaps)
 
 
+# The two mistakes the hint's recipe used to invite, recognized by the errors they raise.
+TRAIN_STEP_ERRORS = (
+    (
+        r"must have the same dtype|expected to be a (float|double) tensor|cannot compute \w*Div",
+        "tf.shape(x)[0] is an int32 tensor and total a float32 one, and TensorFlow does not "
+        "mix them: divide by tf.cast(tf.shape(x)[0], total.dtype) (or by x.shape[0], a Python "
+        "int)",
+    ),
+    (
+        r"No gradients provided",
+        "the tape found no path from what you differentiated to the weights: it records only "
+        "what runs inside `with tf.GradientTape() as tape:`, so compute total / batch size "
+        "inside that block too, then tape.gradient(that mean, model.trainable_variables)",
+    ),
+)
+
+
 def check_train_step(train_step) -> None:
     """Check ``train_step(model, optimizer, x, y)``: one update, the batch's total loss back."""
     import keras
@@ -267,7 +284,14 @@ def check_train_step(train_step) -> None:
                     f"{path} off by up to {gap:.3g}",
                 )
 
-        return Case(name, (start, make_optimizer(), x, y), verify, hint, probe="weights")
+        return Case(
+            name,
+            (start, make_optimizer(), x, y),
+            verify,
+            hint,
+            probe="weights",
+            error_hints=TRAIN_STEP_ERRORS,
+        )
 
     cases = [
         case(
@@ -276,9 +300,10 @@ def check_train_step(train_step) -> None:
             lambda: keras.optimizers.Adam(learning_rate=0.01),
             8,
             1,
-            "under tf.GradientTape: logits = model(x, training=True), total = "
-            "compute_total_loss(logits, y); then tape.gradient(total / batch size, "
-            "model.trainable_variables), optimizer.apply_gradients, return total",
+            "inside `with tf.GradientTape() as tape:` compute logits = model(x, training=True), "
+            "total = compute_total_loss(logits, y) and the mean loss = total / batch size; "
+            "after the block, tape.gradient(mean loss, model.trainable_variables), "
+            "optimizer.apply_gradients, return total",
         ),
         case(
             "one plain SGD step (learning rate 0.1): the gradient of the mean loss",
@@ -286,8 +311,8 @@ def check_train_step(train_step) -> None:
             lambda: keras.optimizers.SGD(learning_rate=0.1),
             8,
             2,
-            "differentiate total / batch size (the mean), as model.fit does; use the optimizer "
-            "you are given",
+            "differentiate the mean, total / batch size (computed inside the tape's block), as "
+            "model.fit does; use the optimizer you are given",
         ),
         case(
             "a smaller last batch of 5, two hidden layers",
@@ -295,7 +320,8 @@ def check_train_step(train_step) -> None:
             lambda: keras.optimizers.Adam(learning_rate=0.01),
             5,
             3,
-            "take the batch size from the data (tf.shape(x)[0]), not a fixed 32 or 64",
+            "take the batch size from the data (x.shape[0], or tf.shape(x)[0] cast to float), "
+            "not a fixed 32 or 64",
         ),
     ]
     run_cases(

@@ -6,6 +6,7 @@ from helpers import tf_quadratic as ref_tf_quadratic
 from helpers.checks.cases import (
     Case,
     Mismatch,
+    again_result,
     describe_error,
     run_cases,
     scalar_close_to,
@@ -92,6 +93,23 @@ def check_quadratic_cost(quadratic_cost) -> None:
     run_cases("quadratic_cost", quadratic_cost, cases, arg_names=("w", "coefficients"))
 
 
+def _same_twice(expected):
+    """Verifier: the call and its repetition (the case's ``again``) both give ``expected``."""
+
+    def verify(result, observation):
+        scalar_close_to(expected, rtol=1e-4, atol=1e-4)(result)
+        again = again_result(observation, 0)
+        try:
+            scalar_close_to(expected, rtol=1e-4, atol=1e-4)(again)
+        except Mismatch as mismatch:
+            raise Mismatch(
+                f"the same w from a second, identical call ({mismatch.expected})",
+                f"{mismatch.got} the second time",
+            ) from None
+
+    return verify
+
+
 def check_minimize_quadratic(minimize_quadratic) -> None:
     """Check ``minimize_quadratic(coefficients, learning_rate, num_steps) -> float``."""
     import tensorflow as tf
@@ -114,6 +132,14 @@ def check_minimize_quadratic(minimize_quadratic) -> None:
             3,
             "start at w = 0, take exactly num_steps steps of w -= learning_rate * dJ/dw "
             "(keras.optimizers.SGD does this) and return float(w.numpy())",
+        ),
+        Case(
+            "two calls with the same arguments give the same w",
+            (tf.constant([1.0, -12.0, 36.0]), 0.1, 3),
+            _same_twice(_gradient_descent_by_hand([1.0, -12.0, 36.0], 0.1, 3)),
+            "create w = tf.Variable(0.0) and the optimizer inside minimize_quadratic, fresh on "
+            "every call: a w or an optimizer kept from an earlier call starts where it ended",
+            again=(((tf.constant([1.0, -12.0, 36.0]), 0.1, 3), None),),
         ),
         case(
             "100 steps reach the minimum w = 6",
