@@ -1269,6 +1269,27 @@ def test_a_stand_in_is_charged_to_no_later_exercise(notebook, capsys):
     assert out.startswith("✓ softmax_regression_step") and "course's version" not in out
 
 
+def test_a_stand_in_changes_no_other_checks_verdict(notebook):
+    """A later function that calls the failed one by name (not a declared dependency) is
+    checked with the learner's own version, as it was before any stand-in existed."""
+    namespace = notebook.user_ns
+    exec("def batchnorm_forward(Z, gamma, beta, eps):\n    return Z, ()", namespace)
+    with pytest.raises(checks.CheckFailure):
+        checks.check_batchnorm_forward(namespace["batchnorm_forward"])
+    assert cases.is_stand_in(namespace["batchnorm_forward"])
+    namespace["reference_backward"] = batchnorm.batchnorm_backward
+    exec(
+        "def batchnorm_backward(dZ_tilde, cache):\n"
+        "    Z, _, _, _, gamma, eps = cache\n"
+        "    batchnorm_forward(Z, gamma, 0 * gamma, eps)[1][0]  # the learner's: IndexError\n"
+        "    return reference_backward(dZ_tilde, cache)\n",
+        namespace,
+    )
+    with pytest.raises(checks.CheckFailure, match="IndexError"):
+        checks.check_batchnorm_backward(namespace["batchnorm_backward"])
+    assert cases.is_stand_in(namespace["batchnorm_forward"]), "the stand-in is back afterwards"
+
+
 # ---- each exercise graded on its own; exceptions name their function -------------------------
 
 

@@ -306,8 +306,16 @@ def _references_in_place(function, references):
         }
         # a name never defined (its cell not run): the grader's program has the reference too
         absent = [n for n in references if n not in namespace]
+        # a course version standing in after a failed check changes no other check's verdict:
+        # the learner's own function is back for the check's duration
+        learners = {
+            n: getattr(v, LEARNER_VERSION)
+            for n, v in list(namespace.items())
+            if n not in references and is_stand_in(v) and hasattr(v, LEARNER_VERSION)
+        }
+        saved.append((namespace, {**mine, **{n: namespace[n] for n in learners}}))
         namespace.update({n: references[n] for n in [*mine, *absent]})
-        saved.append((namespace, mine))
+        namespace.update(learners)
         missing.append((namespace, absent))
     try:
         yield
@@ -323,16 +331,20 @@ def _references_in_place(function, references):
 
 STAND_IN_NOTE = "until {name} passes its check, the cells below use the course's version"
 STAND_IN_MARK = "__course_stand_in__"
+LEARNER_VERSION = "__learner_version__"
 
 
 def is_stand_in(function) -> bool:
     """Whether ``function`` is the course's version put in place by a failing check."""
-    return isinstance(getattr(function, STAND_IN_MARK, None), str)
+    return isinstance(function, types.FunctionType) and isinstance(
+        getattr(function, STAND_IN_MARK, None), str
+    )
 
 
-def stand_in(name: str, reference, shell=None):
+def stand_in(name: str, reference, shell=None, learner_version=None):
     """Return the course's ``reference`` of exercise ``name``, wrapped so that each notebook cell
-    calling it says so in one line (printed on its first call in that cell)."""
+    calling it says so in one line (printed on its first call in that cell). The checks put
+    ``learner_version`` (the function that failed) back while they run."""
     noted = {"cell": None}
 
     @functools.wraps(reference)
@@ -345,6 +357,7 @@ def stand_in(name: str, reference, shell=None):
 
     del course_version.__wrapped__  # the checks must not look through it to the reference
     setattr(course_version, STAND_IN_MARK, name)
+    setattr(course_version, LEARNER_VERSION, learner_version)
     return course_version
 
 
@@ -377,7 +390,7 @@ def _stand_in_for_the_lesson(name: str, function) -> str | None:
     reference = getattr(exercise.reference_module, name, None) if exercise else None
     if not callable(reference):
         return None
-    namespace[name] = stand_in(name, reference, shell)
+    namespace[name] = stand_in(name, reference, shell, function)
     return STAND_IN_NOTE.format(name=name)
 
 
