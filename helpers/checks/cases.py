@@ -75,6 +75,7 @@ class Observation:
     probe: object = None
     probe_error: dict | None = None
     again: list = field(default_factory=list)  # ("result", value) or ("error", description)
+    function: str = ""  # the graded function's name, for messages
 
 
 def _error_dict(raw) -> dict:
@@ -137,7 +138,7 @@ def again_result(observation: Observation, index: int):
         raise Mismatch("a second call to work", "no answer")
     kind, value = observation.again[index]
     if kind == "error":
-        raise Mismatch("a second call to work", describe_error(value))
+        raise Mismatch("a second call to work", describe_error(value, observation.function))
     return value
 
 
@@ -442,6 +443,7 @@ def judge(name: str, case: Case, raw, arg_names):
             "  hint: compute new arrays (W = W - ...) instead of updating in place (W -= ...);"
             " build a new dict instead of changing the one you were given"
         )
+    observation.function = name
     recorders = [a for a in case.args if isinstance(a, Recorder)]
     recorded = observation.recorded + [[]] * len(recorders)
     for recorder, calls in zip(recorders, recorded, strict=False):
