@@ -916,7 +916,7 @@ CASES = {
             (minimize_returns_the_variable, "3 steps", "float(w.numpy())"),
             (minimize_fixed_rate, "the learning rate is used", "learning_rate=learning_rate"),
             (minimize_fixed_cost, "other coefficients", "use the coefficients argument"),
-            (minimize_keeps_w, "two calls with the same arguments", "fresh on every call"),
+            (minimize_keeps_w, "3 steps", "fresh on every call"),
         ],
     ),
     "batchnorm_forward": (
