@@ -363,14 +363,11 @@ def stand_in(name: str, reference, shell=None, learner_version=None):
 
 
 def _interactive_shell():
-    """The running IPython shell (a notebook's kernel), or None (plain Python, the grader)."""
-    if "IPython" not in sys.modules:
-        return None
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()
+    """The running IPython shell (a notebook's kernel), or None (plain Python, the grader).
+
+    Looked up, not imported: a process without IPython loaded has no shell to find."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    return get_ipython() if callable(get_ipython) else None
 
 
 def _stand_in_for_the_lesson(name: str, function) -> str | None:
