@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import batchnorm, checks, sampling, search, softmax, tf_digits, tf_quadratic, tuning
+from helpers.checks import cases
 
 # ---- softmax -------------------------------------------------------------------------------
 
@@ -214,6 +215,40 @@ def random_normal(objective, ranges, n_trials, rng):
     return trials
 
 
+def random_one_draw_for_all(objective, ranges, n_trials, rng):  # every trial on the diagonal
+    trials = []
+    for _ in range(n_trials):
+        u = rng.uniform()
+        params = {k: lo + u * (hi - lo) for k, (lo, hi) in ranges.items()}
+        trials.append((params, objective(params)))
+    return trials
+
+
+def random_mirrored(objective, ranges, n_trials, rng):  # the second value mirrors the first
+    trials = []
+    for _ in range(n_trials):
+        u = rng.uniform()
+        fractions = [u if i % 2 == 0 else 1 - u for i in range(len(ranges))]
+        params = {
+            k: lo + f * (hi - lo)
+            for f, (k, (lo, hi)) in zip(fractions, ranges.items(), strict=True)
+        }
+        trials.append((params, objective(params)))
+    return trials
+
+
+def random_folded(objective, ranges, n_trials, rng):  # each value a fold of one draw: stripes
+    trials = []
+    for _ in range(n_trials):
+        u = rng.uniform()
+        params = {
+            k: lo + (u * 3 ** (i + 1)) % 1 * (hi - lo)
+            for i, (k, (lo, hi)) in enumerate(ranges.items())
+        }
+        trials.append((params, objective(params)))
+    return trials
+
+
 def random_all_at_once(objective, ranges, n_trials, rng):  # correct, written differently
     columns = {k: rng.uniform(lo, hi, size=n_trials) for k, (lo, hi) in ranges.items()}
     trials = []
@@ -391,6 +426,19 @@ def backward_mu_var_constant(dZ_tilde, cache):
     return dZ, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
 
 
+def backward_forgot_gamma(dZ_tilde, cache):
+    Z, Z_norm, _, var, gamma, eps = cache
+    return backward_chain_rule(dZ_tilde, (Z, Z_norm, _, var, np.ones_like(gamma), eps))[0], *(
+        backward_chain_rule(dZ_tilde, cache)[1:]
+    )
+
+
+def backward_both_mistakes(dZ_tilde, cache):
+    _, Z_norm, _, var, _, eps = cache
+    dZ = dZ_tilde / np.sqrt(var + eps)
+    return dZ, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
 def backward_mean_not_sum(dZ_tilde, cache):
     dZ, dgamma, dbeta = batchnorm.batchnorm_backward(dZ_tilde, cache)
     m = dZ_tilde.shape[1]
@@ -528,6 +576,20 @@ def minimize_returns_the_variable(coefficients, learning_rate, num_steps):
 
 def minimize_fixed_rate(coefficients, learning_rate, num_steps):
     return float(_descend(coefficients, 0.1, num_steps).numpy())
+
+
+_kept = {}
+
+
+def minimize_keeps_w(coefficients, learning_rate, num_steps):  # one w for every call
+    import tensorflow as tf
+
+    w = _kept.setdefault("w", tf.Variable(0.0))
+    for _ in range(num_steps):
+        with tf.GradientTape() as tape:
+            J = tf_quadratic.quadratic_cost(w, coefficients)
+        w.assign_sub(learning_rate * tape.gradient(J, w))
+    return float(w.numpy())
 
 
 def minimize_fixed_cost(coefficients, learning_rate, num_steps):
@@ -710,6 +772,28 @@ def step_fixed_batch(model, optimizer, x, y):
     return total
 
 
+def step_int_batch_size(model, optimizer, x, y):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        total = tf_digits.compute_total_loss(model(x, training=True), y)
+        mean = total / tf.shape(x)[0]
+    gradients = tape.gradient(mean, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return total
+
+
+def step_divides_after_the_tape(model, optimizer, x, y):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        total = tf_digits.compute_total_loss(model(x, training=True), y)
+    mean = total / tf.cast(tf.shape(x)[0], total.dtype)
+    gradients = tape.gradient(mean, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return total
+
+
 def step_own_adam(model, optimizer, x, y):
     import keras
 
@@ -808,6 +892,8 @@ CASES = {
             (step_not_applied, "one Adam step", "the weights unchanged"),
             (step_fixed_batch, "a smaller last batch", "tf.shape(x)[0]"),
             (step_own_adam, "one plain SGD step", "use the optimizer you are given"),
+            (step_int_batch_size, "one Adam step", "tf.cast(tf.shape(x)[0], total.dtype)"),
+            (step_divides_after_the_tape, "one Adam step", "compute total / batch size inside"),
         ],
     ),
     "quadratic_cost": (
@@ -830,6 +916,7 @@ CASES = {
             (minimize_returns_the_variable, "3 steps", "float(w.numpy())"),
             (minimize_fixed_rate, "the learning rate is used", "learning_rate=learning_rate"),
             (minimize_fixed_cost, "other coefficients", "use the coefficients argument"),
+            (minimize_keeps_w, "3 steps", "fresh on every call"),
         ],
     ),
     "batchnorm_forward": (
@@ -852,7 +939,9 @@ CASES = {
         batchnorm.batchnorm_backward,
         [backward_chain_rule],
         [
-            (backward_mu_var_constant, "dZ (3 units", "dZ_norm = dZ_tilde * gamma"),
+            (backward_mu_var_constant, "dZ (3 units", "treats mu and var as constants"),
+            (backward_forgot_gamma, "dZ (3 units", "the one for γ = 1"),
+            (backward_both_mistakes, "dZ (3 units", "two things are missing"),
             (backward_mean_not_sum, "dgamma and dbeta", "summed over the examples"),
             (backward_flat_dgamma, "dgamma and dbeta", "shape (3, 1)"),
             (backward_no_eps, "eps = 0.5", "sqrt(var + eps)"),
@@ -900,6 +989,9 @@ CASES = {
             (random_unscaled, "2,000 trials cover each range evenly", "rng.random() alone"),
             (random_sorted_by_score, "25 trials", "order you evaluated them"),
             (random_normal, "2,000 trials cover each range evenly", "25 % in each quarter"),
+            (random_one_draw_for_all, "25 trials", "puts every trial on the diagonal"),
+            (random_mirrored, "2,000 trials", "drawn independently"),
+            (random_folded, "2,000 trials", "drawn independently"),
         ],
     ),
     "zoom_in": (
@@ -1042,7 +1134,9 @@ def test_the_untouched_stub_fails_with_a_clear_message(name):
     def stub(*args):
         raise NotImplementedError()
 
-    with pytest.raises(checks.CheckFailure, match=r"NotImplementedError\n  hint: replace"):
+    # named after the exercise, whatever the learner called the function
+    expected = rf"NotImplementedError \(raised in {name}\)\n  hint: replace .* in {name} "
+    with pytest.raises(checks.CheckFailure, match=expected):
         CASES[name][0](stub)
 
 
@@ -1057,7 +1151,9 @@ def test_an_exception_inside_the_students_code_is_reported_not_raised():
     def broken(Z):
         return Z / undefined_name  # noqa: F821
 
-    with pytest.raises(checks.CheckFailure, match="got NameError: name 'undefined_name'"):
+    with pytest.raises(
+        checks.CheckFailure, match="got NameError \\(raised in softmax\\): name 'undefined_name'"
+    ):
         checks.check_softmax(broken)
 
 
@@ -1083,3 +1179,236 @@ def test_a_broken_dependency_is_not_charged_to_the_function_built_on_it():
     broken = namespace["softmax"]
     checks.check_softmax_regression_step(namespace["step"])
     assert namespace["softmax"] is broken, "the learner's function is restored afterwards"
+
+
+# ---- a lesson that keeps running: the course's version stands in after a failing check -------
+
+
+class FakeShell:
+    """What the checks use of IPython's shell: the notebook's namespace and the cell number."""
+
+    def __init__(self, namespace):
+        self.user_ns = namespace
+        self.execution_count = 1
+
+
+@pytest.fixture
+def notebook(monkeypatch):
+    """A notebook's namespace, as if the checks ran in its kernel."""
+    shell = FakeShell({"np": np})
+    monkeypatch.setattr(cases, "_interactive_shell", lambda: shell)
+    return shell
+
+
+def test_a_failing_check_in_a_notebook_puts_the_course_version_in_place(notebook, capsys):
+    namespace = notebook.user_ns
+    exec("def softmax(Z):\n    raise NotImplementedError()", namespace)
+    mine = namespace["softmax"]
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_softmax(mine)
+    assert str(failure.value).endswith(
+        "until softmax passes its check, the cells below use the course's version"
+    )
+    course = namespace["softmax"]
+    assert course is not mine and cases.is_stand_in(course)
+    Z = np.array([[1.0, 2.0], [3.0, 0.0]])
+    np.testing.assert_allclose(course(Z), softmax.softmax(Z))
+    course(Z)  # the same cell: said once
+    notebook.execution_count += 1
+    course(Z)  # the next cell says it again
+    assert capsys.readouterr().out.count("(softmax: the course's version") == 2
+
+    # re-running the check on the stand-in must not pass it
+    with pytest.raises(checks.CheckFailure, match="run your exercise cell again"):
+        checks.check_softmax(course)
+    # the learner runs a fixed exercise cell: theirs is bound again and passes
+    exec("def softmax(Z):\n    e = np.exp(Z - Z.max(0))\n    return e / e.sum(0)", namespace)
+    checks.check_softmax(namespace["softmax"])
+    assert not cases.is_stand_in(namespace["softmax"])
+
+
+def test_the_course_version_stands_in_only_for_the_name_the_notebook_uses(notebook):
+    namespace = notebook.user_ns
+    exec("def my_softmax(Z):\n    return Z", namespace)
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_softmax(namespace["my_softmax"])
+    assert "course's version" not in str(failure.value)
+    assert "softmax" not in namespace
+
+
+def test_outside_a_notebook_nothing_is_rebound(monkeypatch):
+    namespace = {"np": np}
+    exec("def softmax(Z):\n    return Z", namespace)
+    mine = namespace["softmax"]
+    assert cases._interactive_shell() is None  # pytest runs no IPython shell
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_softmax(mine)
+    assert "course's version" not in str(failure.value)
+    assert namespace["softmax"] is mine
+
+
+def test_a_stand_in_is_charged_to_no_later_exercise(notebook, capsys):
+    namespace = notebook.user_ns
+    namespace["cross_entropy_cost"] = softmax.cross_entropy_cost
+    exec("def softmax(Z):\n    raise NotImplementedError()", namespace)
+    with pytest.raises(checks.CheckFailure):
+        checks.check_softmax(namespace["softmax"])
+    exec(
+        "def step(W, b, X, Y, learning_rate):\n"
+        "    Y_hat = softmax(W @ X + b)\n"
+        "    m = X.shape[1]\n"
+        "    dZ = Y_hat - Y\n"
+        "    return (W - learning_rate * dZ @ X.T / m,\n"
+        "            b - learning_rate * dZ.sum(1, keepdims=True) / m,\n"
+        "            cross_entropy_cost(Y_hat, Y))\n",
+        namespace,
+    )
+    capsys.readouterr()
+    checks.check_softmax_regression_step(namespace["step"])
+    out = capsys.readouterr().out
+    assert out.startswith("✓ softmax_regression_step") and "course's version" not in out
+
+
+def test_a_stand_in_changes_no_other_checks_verdict(notebook):
+    """A later function that calls the failed one by name (not a declared dependency) is
+    checked with the learner's own version, as it was before any stand-in existed."""
+    namespace = notebook.user_ns
+    exec("def batchnorm_forward(Z, gamma, beta, eps):\n    return Z, ()", namespace)
+    with pytest.raises(checks.CheckFailure):
+        checks.check_batchnorm_forward(namespace["batchnorm_forward"])
+    assert cases.is_stand_in(namespace["batchnorm_forward"])
+    namespace["reference_backward"] = batchnorm.batchnorm_backward
+    exec(
+        "def batchnorm_backward(dZ_tilde, cache):\n"
+        "    Z, _, _, _, gamma, eps = cache\n"
+        "    batchnorm_forward(Z, gamma, 0 * gamma, eps)[1][0]  # the learner's: IndexError\n"
+        "    return reference_backward(dZ_tilde, cache)\n",
+        namespace,
+    )
+    with pytest.raises(checks.CheckFailure, match="IndexError"):
+        checks.check_batchnorm_backward(namespace["batchnorm_backward"])
+    assert cases.is_stand_in(namespace["batchnorm_forward"]), "the stand-in is back afterwards"
+
+
+# ---- each exercise graded on its own; exceptions name their function -------------------------
+
+
+UNSOLVED_QUADRATIC = (
+    "def quadratic_cost(w, coefficients):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+)
+MINIMIZE = (
+    "def minimize_quadratic(coefficients, learning_rate, num_steps):\n"
+    "    w = tf.Variable(0.0)\n"
+    "    optimizer = keras.optimizers.SGD(learning_rate=learning_rate)\n"
+    "    for _ in range(num_steps):\n"
+    "        with tf.GradientTape() as tape:\n"
+    "            cost = quadratic_cost(w, coefficients)\n"
+    "        optimizer.apply_gradients([(tape.gradient(cost, w), w)])\n"
+    "    return float(w.numpy())\n"
+)
+
+
+@pytest.mark.parametrize("quadratic_cost", ["unsolved", "never run", "wrapped"])
+def test_minimize_quadratic_is_graded_with_the_course_quadratic_cost(quadratic_cost, capsys):
+    import keras
+    import tensorflow as tf
+
+    namespace = {"tf": tf, "keras": keras, "functools": __import__("functools")}
+    if quadratic_cost != "never run":
+        exec(UNSOLVED_QUADRATIC, namespace)
+    exec(MINIMIZE, namespace)
+    function = namespace["minimize_quadratic"]
+    if quadratic_cost == "wrapped":  # a learner's decorator around their function
+        exec(
+            "def logged(f):\n"
+            "    @functools.wraps(f)\n"
+            "    def inner(*a):\n"
+            "        return f(*a)\n"
+            "    return inner\n",
+            namespace,
+        )
+        function = namespace["logged"](function)
+    checks.check_minimize_quadratic(function)
+    assert capsys.readouterr().out.startswith("✓ minimize_quadratic")
+    assert ("quadratic_cost" in namespace) == (quadratic_cost != "never run")
+
+
+def test_an_unwritten_helper_is_named_not_the_function_under_test():
+    namespace = {"np": np}
+    exec(
+        "def normalize(Z):\n    raise NotImplementedError()\n"
+        "def softmax(Z):\n    return normalize(np.exp(Z))\n",
+        namespace,
+    )
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_softmax(namespace["softmax"])
+    message = str(failure.value)
+    assert "got NotImplementedError (raised in normalize, which softmax calls)" in message
+    assert "hint: normalize is not written yet" in message
+
+
+def test_an_error_deep_in_numpy_is_charged_to_the_learners_function():
+    def wrong(Z):
+        return np.concatenate([Z, Z.T], axis=0)  # shapes that do not fit
+
+    with pytest.raises(checks.CheckFailure, match=r"got ValueError \(raised in softmax\)"):
+        checks.check_softmax(wrong)
+
+
+def test_a_failing_message_summarizes_tuples_of_arrays_by_shape():
+    def forgot_gamma(dZ_tilde, cache):
+        return backward_forgot_gamma(dZ_tilde, cache)
+
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_batchnorm_backward(forgot_gamma)
+    given = str(failure.value).splitlines()[1]
+    assert given == (
+        "  input dZ_tilde shape (3, 6), cache = (array (3, 6), array (3, 6), array (3, 1), "
+        "array (3, 1), array (3, 1), 1e-08)"
+    )
+    assert len(str(failure.value).splitlines()) <= 7
+
+
+# ---- progress: which exercises pass now --------------------------------------------------------
+
+
+def test_progress_runs_every_check_of_the_notebook_quietly(notebook, capsys):
+    namespace = notebook.user_ns
+    namespace["softmax"] = softmax.softmax
+    exec("def one_hot(labels, C):\n    return np.eye(C)[:, labels]", namespace)  # no ValueError
+    exec("def cross_entropy_cost(Y_hat, Y):\n    raise NotImplementedError()", namespace)
+    checks.progress("05_softmax_regression", namespace)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "Your exercises in 05_softmax_regression, checked now:",
+        "  ✓ softmax",
+        '  ✗ one_hot — case "label equal to C"',
+        "  ✗ cross_entropy_cost — not written yet (its cell still has raise NotImplementedError())",
+        "  ✗ softmax_regression_step — not defined yet: run its exercise cell",
+        "1 of 4 pass (2 of 8 points)",
+    ]
+    assert namespace["one_hot"].__name__ == "one_hot" and not cases.is_stand_in(
+        namespace["one_hot"]
+    ), "progress puts nothing in place"
+
+
+def test_progress_says_when_the_course_version_stands_in(notebook, capsys):
+    namespace = notebook.user_ns
+    exec("def sample_log_uniform(low, high, size, rng):\n    return rng.random(size)", namespace)
+    with pytest.raises(checks.CheckFailure):
+        checks.check_sample_log_uniform(namespace["sample_log_uniform"])
+    namespace["sample_beta"] = sampling.sample_beta
+    capsys.readouterr()
+    checks.progress("02_appropriate_scale", namespace)
+    out = capsys.readouterr().out
+    assert "✗ sample_log_uniform — not passing yet: the cells after its check used" in out
+    assert "  ✓ sample_beta\n1 of 2 pass (2 of 4 points)" in out
+
+
+@pytest.mark.parametrize(
+    ("notebook_name", "namespace", "error"),
+    [("00_index", {}, ValueError), ("05_softmax_regression", [], TypeError)],
+)
+def test_progress_refuses_bad_arguments(notebook_name, namespace, error):
+    with pytest.raises(error, match="notebook" if error is ValueError else "namespace"):
+        checks.progress(notebook_name, namespace)

@@ -199,6 +199,32 @@ def test_the_reference_stands_in_for_a_broken_or_missing_earlier_exercise(tmp_pa
 
 
 @pytest.mark.slow
+def test_a_student_copy_is_graded_each_exercise_on_its_own(tmp_path):
+    """06 from `make student` (tags, progress cell) with quadratic_cost left unsolved and
+    minimize_quadratic solved: minimize_quadratic gets its points (issue 22)."""
+    from helpers.course import release
+
+    source = SOURCE.with_name("06_tensorflow_quadratic.ipynb")
+    instructor = nbformat.read(source, as_version=4)
+    student = release.student_version(instructor, source.name)
+    solutions = {_grade_id(c): c.source for c in instructor.cells}
+    for cell in student.cells:
+        if _grade_id(cell) == "minimize_quadratic":
+            cell.source = solutions["minimize_quadratic"]
+    path = tmp_path / source.name
+    nbformat.write(student, path)
+    (report,) = _grade(path)
+    results = _by_function(report)
+    assert report["score"] == 2.0 and report["max_score"] == 3.0, report
+    assert results["minimize_quadratic"]["passed"]
+    assert "NotImplementedError (raised in quadratic_cost)" in results["quadratic_cost"]["feedback"]
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+@pytest.mark.slow
 def test_an_endless_loop_costs_its_exercise_and_the_batch_goes_on(tmp_path):
     looping = _submission(
         tmp_path / "loop",

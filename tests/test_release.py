@@ -28,7 +28,8 @@ def released(tmp_path_factory):
 def test_no_solution_text_survives(path, released):
     instructor = nbformat.read(path, as_version=4)
     student = nbformat.read(released / path.name, as_version=4)
-    assert len(student.cells) == len(instructor.cells)
+    added = 2 if path in WITH_EXERCISES else 0  # the closing progress cells
+    assert len(student.cells) == len(instructor.cells) + added
     for before, after in zip(_solution_cells(instructor), _solution_cells(student), strict=True):
         solution = before.source.split(release.SOLUTION[0])[1].split(release.SOLUTION[1])[0]
         for line in filter(None, (x.strip() for x in solution.splitlines())):
@@ -56,20 +57,52 @@ def test_each_check_fails_clearly_on_the_untouched_stub(path, released):
         name = cell.metadata.nbgrader["grade_id"]
         namespace = {"np": __import__("numpy")}
         exec(cell.source, namespace)
-        with pytest.raises(checks.CheckFailure, match="NotImplementedError\n  hint: replace"):
+        with pytest.raises(
+            checks.CheckFailure, match=rf"NotImplementedError \(raised in {name}\)\n  hint: replace"
+        ):
             checks.EXERCISES[name].check(namespace[name])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_check_cells_let_run_all_go_on_in_the_student_copy_only(path, released):
+    instructor = nbformat.read(path, as_version=4)
+    student = nbformat.read(released / path.name, as_version=4)
+    for before, after in zip(instructor.cells, student.cells, strict=False):
+        tags = after.metadata.get("tags", [])
+        assert (release.KEEP_RUNNING_TAG in tags) == release.is_check_cell(before)
+        assert release.KEEP_RUNNING_TAG not in before.metadata.get("tags", [])
+        assert after.metadata.get("nbgrader") == before.metadata.get("nbgrader")
+    checks_tagged = sum(release.is_check_cell(c) for c in student.cells)
+    assert checks_tagged == sum(e.notebook == path.stem for e in checks.EXERCISES.values())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_notebook_with_exercises_ends_with_its_progress(path, released):
+    student = nbformat.read(released / path.name, as_version=4)
+    last = student.cells[-1]
+    if path in WITH_EXERCISES:
+        assert (
+            last.source
+            == f'from helpers.checks import progress\n\nprogress("{path.stem}", globals())'
+        )
+        assert student.cells[-2].source.startswith("## Your progress")
+    else:
+        assert "progress" not in last.source
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.name)
-def test_student_notebook_runs_without_error_up_to_its_first_exercise(path, released):
+def test_student_notebook_runs_past_its_unsolved_first_exercise(path, released):
     student = nbformat.read(released / path.name, as_version=4)
     first = next(
         i for i, c in enumerate(student.cells) if c.metadata.get("nbgrader", {}).get("solution")
     )
-    student.cells = student.cells[: first + 2]  # up to and including the first check
-    client = make_client(student, cwd=path.parent, timeout=120, allow_errors=True)
+    # up to the first check and the cell after it; no allow_errors: the tag lets it go on
+    student.cells = student.cells[: first + 4]
+    client = make_client(student, cwd=path.parent, timeout=120, allow_errors=False)
     client.execute()
+    ran = [c.execution_count for c in student.cells if c.cell_type == "code"]
+    assert None not in ran, "a cell after the failing check did not run"
     errors = [
         (i, o.ename)
         for i, c in enumerate(student.cells)

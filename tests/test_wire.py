@@ -99,3 +99,27 @@ def test_judging_garbage_fails_the_case_and_never_raises(raw):
     table = case_table(EXERCISES["softmax"].check)
     message = judge("softmax", table.cases[0], raw, table.arg_names)
     assert message.startswith('✗ softmax — case "the worked example')
+
+
+def test_an_error_reports_the_function_it_was_raised_in_as_plain_text():
+    from helpers.checks.probes import observe
+
+    namespace = {}
+    exec(
+        "def helper(Z):\n    raise ValueError('bad')\ndef softmax(Z):\n    return helper(Z)",
+        namespace,
+    )
+    table = case_table(EXERCISES["softmax"].check)
+    raw = json.loads(json.dumps(observe(namespace["softmax"], **table.cases[0].request())))
+    assert raw["error"]["function"] == "helper" and raw["error"]["own"] is False
+    message = judge("softmax", table.cases[0], raw, table.arg_names)
+    assert "got ValueError (raised in helper): bad" in message
+
+
+@pytest.mark.parametrize("where", [5, ["x"], "a" * 500])
+def test_a_forged_function_name_is_cut_to_plain_text(where):
+    table = case_table(EXERCISES["softmax"].check)
+    raw = {"error": {"type": "ValueError", "message": "m", "classes": [], "function": where}}
+    message = judge("softmax", table.cases[0], raw, table.arg_names)
+    assert message.startswith('✗ softmax — case "the worked example')
+    assert len(message) < 700

@@ -128,7 +128,8 @@ def check_batchnorm_forward(batchnorm_forward) -> None:
 
 
 def _backward_case(rng, n, m, eps, dZ_tilde=None):
-    """Return ``(args, expected)``: a cache from the reference forward and numerical gradients."""
+    """Return ``(args, expected, mistakes)``: a cache from the reference forward, numerical
+    gradients, and the dZ of the two commonest mistakes with their hints."""
     Z = rng.normal(0, 2, (n, m)) + rng.normal(0, 3, (n, 1))
     gamma, beta = rng.uniform(0.5, 2, (n, 1)), rng.normal(0, 1, (n, 1))
     upstream = rng.normal(0, 1, (n, m)) if dZ_tilde is None else dZ_tilde
@@ -142,7 +143,55 @@ def _backward_case(rng, n, m, eps, dZ_tilde=None):
         numerical_gradient(lambda g: cost(gamma_=g), gamma.copy()),
         numerical_gradient(lambda b: cost(beta_=b), beta.copy()),
     )
-    return (upstream, cache), expected
+    # Forgetting γ gives the gradient of a forward pass with γ = 1; dropping the terms through
+    # mu and var treats them as constants: dZ_tilde · γ / sqrt(var + eps); or both at once.
+    no_gamma = numerical_gradient(
+        lambda z: float(
+            np.sum(upstream * ref_batchnorm.batchnorm_forward(z, np.ones_like(gamma), beta, eps)[0])
+        ),
+        Z.copy(),
+    )
+    scale = np.sqrt(Z.var(axis=1, keepdims=True) + eps)
+    mistakes = (
+        (no_gamma, _FORGOT_GAMMA),
+        (upstream * gamma / scale, _DROPPED_BATCH_TERMS),
+        (upstream / scale, _BOTH_MISTAKES),
+    )
+    return (upstream, cache), expected, mistakes
+
+
+_FORGOT_GAMMA = (
+    "your dZ is the one for γ = 1: the gradient reaches Z_norm through γ, so dZ_norm = "
+    "dZ_tilde * gamma before anything else"
+)
+_BOTH_MISTAKES = (
+    "two things are missing: γ (dZ_norm = dZ_tilde * gamma), and the paths through mu and var, "
+    "which depend on every example of the batch and add two terms"
+)
+_DROPPED_BATCH_TERMS = (
+    "your dZ treats mu and var as constants (dZ_tilde * gamma / sqrt(var + eps)); but each "
+    "depends on every example of the batch, and the paths through mu and var add two terms"
+)
+
+
+def _backward_gives(names, expected, mistakes):
+    """Verifier: ``(dZ, dgamma, dbeta)`` close to ``expected`` (``None`` = not checked); a dZ
+    that matches one of ``mistakes`` gets that mistake's hint."""
+    compare = _each_close_to(names, expected, rtol=1e-5, atol=1e-7)
+
+    def verify(result):
+        try:
+            compare(result)
+        except Mismatch as mismatch:
+            dZ = result[0] if isinstance(result, tuple | list) and result else None
+            if mismatch.expected.startswith("dZ ") and isinstance(dZ, np.ndarray):
+                for wrong, hint in mistakes:
+                    same_shape = dZ.shape == wrong.shape and dZ.dtype.kind in "iuf"
+                    if same_shape and np.allclose(dZ, wrong, rtol=1e-5, atol=1e-7):
+                        raise Mismatch(mismatch.expected, mismatch.got, hint) from None
+            raise
+
+    return verify
 
 
 def check_batchnorm_backward(batchnorm_backward) -> None:
@@ -150,23 +199,23 @@ def check_batchnorm_backward(batchnorm_backward) -> None:
     gradients of the reference forward pass (caches are ``(Z, Z_norm, mu, var, gamma, eps)``)."""
     rng = np.random.default_rng(4)
     names = ("dZ", "dgamma", "dbeta")
-    general, want_general = _backward_case(rng, 3, 6, 1e-8)
+    general = _backward_case(rng, 3, 6, 1e-8)
     one_column = np.zeros((2, 5))
     one_column[:, 2] = [1.0, -2.0]
-    single, want_single = _backward_case(rng, 2, 5, 1e-8, dZ_tilde=one_column)
-    big_eps, want_big_eps = _backward_case(rng, 2, 4, 0.5)
-    ones, want_ones = _backward_case(rng, 2, 4, 1e-8, dZ_tilde=np.ones((2, 4)))
-    lone, want_lone = _backward_case(rng, 3, 1, 1e-8)
+    single = _backward_case(rng, 2, 5, 1e-8, dZ_tilde=one_column)
+    big_eps = _backward_case(rng, 2, 4, 0.5)
+    ones = _backward_case(rng, 2, 4, 1e-8, dZ_tilde=np.ones((2, 4)))
+    lone = _backward_case(rng, 3, 1, 1e-8)
 
-    def case(name, args, expected, hint, parts=names):
+    def case(name, made, hint, parts=names):
+        args, expected, mistakes = made
         wanted = tuple(e if n in parts else None for n, e in zip(names, expected, strict=True))
-        return Case(name, args, _each_close_to(names, wanted, rtol=1e-5, atol=1e-7), hint)
+        return Case(name, args, _backward_gives(names, wanted, mistakes), hint)
 
     cases = [
         case(
             "dgamma and dbeta (3 units, 6 examples)",
             general,
-            want_general,
             "dbeta = dZ_tilde summed over the examples (axis=1, keepdims=True); "
             "dgamma = (dZ_tilde * Z_norm) summed the same way",
             parts=("dgamma", "dbeta"),
@@ -174,33 +223,28 @@ def check_batchnorm_backward(batchnorm_backward) -> None:
         case(
             "dZ (3 units, 6 examples), compared with a numerical gradient",
             general,
-            want_general,
             "dZ_norm = dZ_tilde * gamma; dZ = (m * dZ_norm - dZ_norm.sum(axis=1, keepdims=True) "
             "- Z_norm * (dZ_norm * Z_norm).sum(axis=1, keepdims=True)) / (m * sqrt(var + eps))",
         ),
         case(
             "gradient arriving at one example only",
             single,
-            want_single,
             "mu and var depend on every example, so every column of dZ gets a share: "
             "dividing dZ_tilde * gamma by sqrt(var + eps) alone misses two terms",
         ),
         case(
             "the same gradient for every example",
             ones,
-            want_ones,
             "shifting every example of a unit by the same amount does not change Z_norm: dZ is 0",
         ),
         case(
             "eps = 0.5",
             big_eps,
-            want_big_eps,
             "use sqrt(var + eps) from the cache, exactly as in the forward pass",
         ),
         case(
             "a batch of one example",
             lone,
-            want_lone,
             "with m = 1 every Z_norm is 0 whatever Z is, so dZ is 0 (and nothing is nan)",
         ),
     ]

@@ -2,8 +2,11 @@
 
 import contextlib
 import contextvars
+import functools
 import json
 import math
+import re
+import sys
 import types
 from dataclasses import dataclass, field
 
@@ -18,11 +21,12 @@ class CheckFailure(AssertionError):
 
 
 class Mismatch(Exception):
-    """Raised by a case's verifier: what was expected and what came back."""
+    """Raised by a case's verifier: what was expected and what came back, and a hint of its own
+    when the verifier recognized the mistake (else the case's hint is given)."""
 
-    def __init__(self, expected: str, got: str):
+    def __init__(self, expected: str, got: str, hint: str | None = None):
         super().__init__(expected)
-        self.expected, self.got = expected, got
+        self.expected, self.got, self.hint = expected, got, hint
 
 
 @dataclass
@@ -43,6 +47,9 @@ class Case:
     # further calls ((args, global NumPy seed), ...): both given to verify as ``observation``.
     probe: str | None = None
     again: tuple = ()
+    # Mistakes recognized by the error they raise: ((regular expression, hint), ...), matched
+    # against "Type: message"; the first that matches replaces ``hint``.
+    error_hints: tuple = ()
 
     @property
     def observes(self) -> bool:
@@ -68,17 +75,34 @@ class Observation:
     probe: object = None
     probe_error: dict | None = None
     again: list = field(default_factory=list)  # ("result", value) or ("error", description)
+    function: str = ""  # the graded function's name, for messages
 
 
 def _error_dict(raw) -> dict:
     if not isinstance(raw, dict):
         raise WireError("bad error")
     classes = raw.get("classes", [])
+    function = raw.get("function")
     return {
         "type": str(raw.get("type", "?"))[:100],
         "message": str(raw.get("message", ""))[:2000],
         "classes": [str(c) for c in classes] if isinstance(classes, list) else [],
+        "function": str(function)[:100] if isinstance(function, str) else None,
+        "own": raw.get("own") is True,
     }
+
+
+def raised_where(error: dict, name: str) -> str | None:
+    """The function an error came from: ``name`` when it is the function under test itself."""
+    return name if error.get("own") else error.get("function")
+
+
+def describe_error(error: dict, name: str = "") -> str:
+    """``Type (raised in function): message`` — the function it came from, when known."""
+    where = raised_where(error, name)
+    where = f" (raised in {where})" if where else ""
+    message = f": {error['message']}" if error.get("message") else ""
+    return f"{error['type']}{where}{message}"
 
 
 def decode_observation(raw) -> Observation:
@@ -114,7 +138,7 @@ def again_result(observation: Observation, index: int):
         raise Mismatch("a second call to work", "no answer")
     kind, value = observation.again[index]
     if kind == "error":
-        raise Mismatch("a second call to work", f"{value['type']}: {value['message']}")
+        raise Mismatch("a second call to work", describe_error(value, observation.function))
     return value
 
 
@@ -136,8 +160,27 @@ def _describe_args(args, names) -> str:
         elif callable(value):
             parts.append(f"{name} = a test function")
         else:
-            parts.append(f"{name} = {value!r}")
+            parts.append(f"{name} = {_summary(value)}")
     return ", ".join(parts)
+
+
+def _summary(value, depth: int = 0) -> str:
+    """A value in a few words: arrays (also inside tuples, lists and dicts) by their shape."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape}" if value.ndim else f"{value.item()!r}"
+    if type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy"):
+        kind = "tf.Variable" if "Variable" in type(value).__name__ else "tensor"
+        data = np.asarray(value.numpy())
+        return f"{kind} {data.shape}" if data.ndim else f"{data.item()!r} (a {kind})"
+    if depth < 3 and isinstance(value, tuple | list):
+        inner = ", ".join(_summary(v, depth + 1) for v in value[:12])
+        more = ", ..." if len(value) > 12 else ""
+        return f"({inner}{more})" if isinstance(value, tuple) else f"[{inner}{more}]"
+    if depth < 3 and isinstance(value, dict):
+        inner = ", ".join(f"{k!r}: {_summary(v, depth + 1)}" for k, v in list(value.items())[:12])
+        return "{" + inner + "}"
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
 
 
 def short(value) -> str:
@@ -185,6 +228,10 @@ def run_cases(name: str, function, cases, arg_names, uses=None) -> None:
     ``uses`` maps the names of other graded functions that ``function`` calls to their
     reference versions; they stand in during the check, so a mistake in one exercise is not
     charged again to the exercises built on it.
+
+    In a notebook (an IPython kernel), a failing check also puts the course's version of
+    ``name`` in the notebook's namespace in place of the learner's (:func:`stand_in`), so the
+    cells below still run; re-running the exercise cell brings the learner's version back.
     """
     __tracebackhide__ = True  # IPython and pytest hide this frame: the message says it all
     collector = _collecting.get()
@@ -196,6 +243,12 @@ def run_cases(name: str, function, cases, arg_names, uses=None) -> None:
             f"✗ {name} — expected a function, got {short(function)}\n"
             f"  hint: pass the function itself, e.g. check_{name}({name})"
         ) from None
+    if is_stand_in(function):
+        raise CheckFailure(
+            f"✗ {name} — this is the course's version, put in place when your {name} failed "
+            "its check\n"
+            f"  hint: run your exercise cell again (it defines your {name}), then this check"
+        ) from None
     with _references_in_place(function, uses or {}):
         failure = None
         for case in cases:
@@ -205,22 +258,138 @@ def run_cases(name: str, function, cases, arg_names, uses=None) -> None:
             if failure:
                 break
     if failure:
+        if not _quiet.get():
+            note = _stand_in_for_the_lesson(name, function)
+            failure += f"\n  {note}" if note else ""
         raise CheckFailure(failure) from None
-    print(f"✓ {name}: {len(cases)}/{len(cases)} checks passed")
+    if not _quiet.get():
+        print(f"✓ {name}: {len(cases)}/{len(cases)} checks passed")
+
+
+_quiet = contextvars.ContextVar("quiet", default=False)
+
+
+@contextlib.contextmanager
+def quietly():
+    """Run checks without their ✓ line and without putting the course's versions in place
+    (what :func:`helpers.checks.progress` needs)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def _function_namespaces(function) -> list:
+    """The global namespaces ``function`` looks names up in: its own, and those of what it wraps
+    (``functools.wraps`` decorators, a ``tf.function``'s Python function)."""
+    namespaces, seen = [], set()
+    for _ in range(8):
+        if function is None or id(function) in seen:
+            break
+        seen.add(id(function))
+        namespace = getattr(function, "__globals__", None)
+        if isinstance(namespace, dict) and all(namespace is not n for n in namespaces):
+            namespaces.append(namespace)
+        function = getattr(function, "__wrapped__", None) or getattr(
+            function, "python_function", None
+        )
+    return namespaces
 
 
 @contextlib.contextmanager
 def _references_in_place(function, references):
-    namespace = getattr(function, "__globals__", {})
-    # only the learner's own functions of those names; a module called `softmax` stays put
-    saved = {
-        n: namespace[n] for n in references if isinstance(namespace.get(n), types.FunctionType)
-    }
-    namespace.update({n: references[n] for n in saved})
+    saved, missing = [], []
+    for namespace in _function_namespaces(function):
+        # only the learner's own functions of those names; a module called `softmax` stays put
+        mine = {
+            n: namespace[n] for n in references if isinstance(namespace.get(n), types.FunctionType)
+        }
+        # a name never defined (its cell not run): the grader's program has the reference too
+        absent = [n for n in references if n not in namespace]
+        # a course version standing in after a failed check changes no other check's verdict:
+        # the learner's own function is back for the check's duration
+        learners = {
+            n: getattr(v, LEARNER_VERSION)
+            for n, v in list(namespace.items())
+            if n not in references and is_stand_in(v) and hasattr(v, LEARNER_VERSION)
+        }
+        saved.append((namespace, {**mine, **{n: namespace[n] for n in learners}}))
+        namespace.update({n: references[n] for n in [*mine, *absent]})
+        namespace.update(learners)
+        missing.append((namespace, absent))
     try:
         yield
     finally:
-        namespace.update(saved)
+        for namespace, mine in saved:
+            namespace.update(mine)
+        for namespace, absent in missing:
+            for n in absent:
+                namespace.pop(n, None)
+
+
+# ---- the course's version standing in for a learner's function that has not passed yet -------
+
+STAND_IN_NOTE = "until {name} passes its check, the cells below use the course's version"
+STAND_IN_MARK = "__course_stand_in__"
+LEARNER_VERSION = "__learner_version__"
+
+
+def is_stand_in(function) -> bool:
+    """Whether ``function`` is the course's version put in place by a failing check."""
+    return isinstance(function, types.FunctionType) and isinstance(
+        getattr(function, STAND_IN_MARK, None), str
+    )
+
+
+def stand_in(name: str, reference, shell=None, learner_version=None):
+    """Return the course's ``reference`` of exercise ``name``, wrapped so that each notebook cell
+    calling it says so in one line (printed on its first call in that cell). The checks put
+    ``learner_version`` (the function that failed) back while they run."""
+    noted = {"cell": None}
+
+    @functools.wraps(reference)
+    def course_version(*args, **kwargs):
+        cell = getattr(shell, "execution_count", None)
+        if cell is None or noted["cell"] != cell:
+            noted["cell"] = cell
+            print(f"({name}: the course's version, until yours passes its check)")
+        return reference(*args, **kwargs)
+
+    del course_version.__wrapped__  # the checks must not look through it to the reference
+    setattr(course_version, STAND_IN_MARK, name)
+    setattr(course_version, LEARNER_VERSION, learner_version)
+    return course_version
+
+
+def _interactive_shell():
+    """The running IPython shell (a notebook's kernel), or None (plain Python, the grader).
+
+    Looked up, not imported: a process without IPython loaded has no shell to find."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    return get_ipython() if callable(get_ipython) else None
+
+
+def _stand_in_for_the_lesson(name: str, function) -> str | None:
+    """After ``function`` failed the check of exercise ``name`` in a notebook, bind ``name`` in
+    the notebook's namespace to the course's version; return the line that says so.
+
+    Only where the failing function is what the notebook calls ``name``; nothing happens outside
+    an IPython shell. The grader never gets here: it runs no check cell, only the case tables
+    (:func:`case_table`), and judges in its own process.
+    """
+    shell = _interactive_shell()
+    namespace = getattr(shell, "user_ns", None)
+    if not isinstance(namespace, dict) or namespace.get(name) is not function:
+        return None
+    from helpers.checks import EXERCISES  # here: the package imports this module
+
+    exercise = EXERCISES.get(name)
+    reference = getattr(exercise.reference_module, name, None) if exercise else None
+    if not callable(reference):
+        return None
+    namespace[name] = stand_in(name, reference, shell, function)
+    return STAND_IN_NOTE.format(name=name)
 
 
 def judge(name: str, case: Case, raw, arg_names):
@@ -238,16 +407,24 @@ def judge(name: str, case: Case, raw, arg_names):
         )
     if observation.error:
         error = observation.error
+        where = raised_where(error, name)
         if "NotImplementedError" in error["classes"]:
+            if where and where != name:
+                return (
+                    header + f"  got NotImplementedError (raised in {where}, which {name} calls)\n"
+                    f"  hint: {where} is not written yet: its cell still has "
+                    "`raise NotImplementedError()`; write it first (or do without it)"
+                )
             return (
-                header + "  got NotImplementedError\n  hint: replace `raise NotImplementedError()`"
+                header + f"  got NotImplementedError (raised in {name})\n"
+                f"  hint: replace `raise NotImplementedError()` in {name} with your code"
             )
         if case.expect_error and case.expect_error.__name__ in error["classes"]:
             return None
         expected = f"{case.expect_error.__name__}" if case.expect_error else "a return value"
         return (
-            header + f"  expected {expected}\n  got {error['type']}: {error['message']}\n"
-            f"  hint: {case.hint}"
+            header + f"  expected {expected}\n  got {describe_error(error, name)}\n"
+            f"  hint: {error_hint(case, error)}"
         )
     result = observation.result
     if case.expect_error:
@@ -263,6 +440,7 @@ def judge(name: str, case: Case, raw, arg_names):
             "  hint: compute new arrays (W = W - ...) instead of updating in place (W -= ...);"
             " build a new dict instead of changing the one you were given"
         )
+    observation.function = name
     recorders = [a for a in case.args if isinstance(a, Recorder)]
     recorded = observation.recorded + [[]] * len(recorders)
     for recorder, calls in zip(recorders, recorded, strict=False):
@@ -273,13 +451,25 @@ def judge(name: str, case: Case, raw, arg_names):
         else:
             case.verify(result)
     except Mismatch as mismatch:
-        return header + f"  expected {mismatch.expected}\n  got {mismatch.got}\n  hint: {case.hint}"
+        return (
+            header + f"  expected {mismatch.expected}\n  got {mismatch.got}\n"
+            f"  hint: {mismatch.hint or case.hint}"
+        )
     except Exception as error:  # data shaped unlike anything a function returns
         return (
             header + f"  expected a result the checker can read\n"
             f"  got {short(result)} ({type(error).__name__})\n  hint: {case.hint}"
         )
     return None
+
+
+def error_hint(case: Case, error: dict) -> str:
+    """The hint for an error: the first of ``case.error_hints`` whose pattern matches it."""
+    text = f"{error['type']}: {error['message']}"
+    for pattern, hint in case.error_hints:
+        if re.search(pattern, text):
+            return hint
+    return case.hint
 
 
 def _unchanged(original, after) -> bool:

@@ -6,6 +6,9 @@ the references are out of reach (a grading sandbox). :func:`observe` returns onl
 """
 
 import contextlib
+import inspect
+import os
+import sysconfig
 import warnings
 
 import numpy as np
@@ -120,16 +123,49 @@ def global_numpy_seed(seed):
         np.random.set_state(state)  # noqa: NPY002
 
 
-def _error(error: BaseException) -> dict:
+# Code that is neither the learner's nor the course's lessons: Python, the installed libraries
+# and this checking machinery. A traceback's frames outside these are the functions that ran.
+_LIBRARY_DIRS = tuple(
+    os.path.normcase(os.path.realpath(path)) + os.sep
+    for path in {
+        *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+        os.path.dirname(os.path.abspath(__file__)),
+    }
+)
+
+
+def raised_in(error: BaseException):
+    """The code of the innermost function outside Python, the libraries and the checks in which
+    ``error`` was raised (a learner's function or a course reference), or None."""
+    found, traceback = None, error.__traceback__
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        filename = os.path.normcase(os.path.realpath(code.co_filename))
+        if not filename.startswith(_LIBRARY_DIRS) and code.co_name != "<module>":
+            found = code
+        traceback = traceback.tb_next
+    return found
+
+
+def _error(error: BaseException, function=None) -> dict:
     try:
         message = str(error)[:2000]
     except Exception:
         message = "(its message could not be read)"
+    try:
+        code = raised_in(error)
+        # the function under test itself, whatever name it was given
+        own = code is not None and code is getattr(inspect.unwrap(function), "__code__", None)
+        where = None if code is None else str(code.co_name)[:100]
+    except Exception:
+        own, where = False, None
     return {
         "type": type(error).__name__[:100],
         "message": message,
         # builtin classes only: what a case may expect (ValueError, NotImplementedError, ...)
         "classes": [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"],
+        "function": where,
+        "own": bool(own),
     }
 
 
@@ -140,7 +176,7 @@ def _call(function, args, seed):
             warnings.simplefilter("ignore")
             return "result", function(*args)
     except Exception as error:
-        return "error", _error(error)
+        return "error", _error(error, function)
 
 
 def _layer_names(model) -> list:

@@ -102,6 +102,39 @@ def check_grid_search(grid_search) -> None:
     run_cases("grid_search", grid_search, cases, arg_names=("objective", "ranges", "n_per_axis"))
 
 
+_SHARED_DRAW = (
+    "draw each hyperparameter's value on its own (one rng.uniform(low, high) per name and "
+    "trial): one draw shared by all of them puts every trial on the diagonal, so n trials try "
+    "only n combinations along one line, which is what random search is meant to avoid"
+)
+_DEPENDENT_DRAWS = (
+    "the values of different hyperparameters must be drawn independently: in your trials one "
+    "hyperparameter's value tells where the other's lies, so whole regions of the space are "
+    "never tried (one rng.uniform(low, high) per name and trial, from the one rng)"
+)
+
+
+def _fractions_of_range(trials, ranges) -> np.ndarray:
+    """The trials' values as fractions of their ranges: shape (n_trials, n_hyperparameters)."""
+    return np.array(
+        [
+            [(float(p[k]) - low) / (high - low) for k, (low, high) in ranges.items()]
+            for p, _ in trials
+        ]
+    )
+
+
+def _not_on_the_diagonal(trials, ranges) -> None:
+    """Mismatch when every trial puts all hyperparameters at the same fraction of their range."""
+    where = _fractions_of_range(trials, ranges)
+    if where.shape[1] > 1 and np.allclose(where, where[:, :1], atol=1e-9):
+        raise Mismatch(
+            "each hyperparameter drawn on its own",
+            "every trial at the same fraction of each range (all on the diagonal)",
+            _SHARED_DRAW,
+        )
+
+
 def check_random_search(random_search) -> None:
     """Check ``random_search(objective, ranges, n_trials, rng)``: uniform, seeded, in order."""
     two = {"learning_rate": (0.0, 1.0), "hidden_units": (50.0, 100.0)}
@@ -120,6 +153,7 @@ def check_random_search(random_search) -> None:
                 distinct = len({float(p[k]) for p, _ in trials})
                 if distinct != n:
                     raise Mismatch(f"{n} different values of {k}", f"{distinct} different values")
+            _not_on_the_diagonal(trials, ranges)
             _in_evaluation_order(trials, recorder)
 
         return recorder, verify
@@ -127,6 +161,7 @@ def check_random_search(random_search) -> None:
     def uniform_over(ranges, n):
         def verify(result):
             trials = _trials(result, n, ranges)
+            _not_on_the_diagonal(trials, ranges)
             for k, (low, high) in ranges.items():
                 values = np.array([float(p[k]) for p, _ in trials])
                 quarters = np.histogram(values, bins=4, range=(low, high))[0] / n
@@ -137,8 +172,30 @@ def check_random_search(random_search) -> None:
                         f"fractions per quarter {np.round(quarters, 3).tolist()}, "
                         f"min {values.min():.4g}, max {values.max():.4g}",
                     )
+            _independent(trials, ranges)
 
         return verify
+
+    def _independent(trials, ranges):
+        # Independent uniform draws fill a grid over two ranges evenly: 1/16 ≈ 6 % of 2,000
+        # trials in each of 4 × 4 cells (give or take 0.5 %), and at least 8 of the 31 expected
+        # in each of 8 × 8 cells (fewer by chance: about once in 10^5 searches).
+        first, second = list(ranges)[:2]
+        where = _fractions_of_range(trials, {k: ranges[k] for k in (first, second)})
+
+        def shares(bins):
+            grid = [[0, 1], [0, 1]]
+            return np.histogram2d(where[:, 0], where[:, 1], bins=bins, range=grid)[0] / len(trials)
+
+        coarse, fine = shares(4), shares(8)
+        if np.abs(coarse - 1 / 16).max() > 0.03 or fine.min() < 8 / len(trials):
+            raise Mismatch(
+                f"{first} and {second} drawn independently: about 6 % of the trials in each "
+                "of the 4 × 4 cells their quarters make, none of the 8 × 8 cells empty",
+                f"shares of the 4 × 4 cells from {coarse.min():.1%} to {coarse.max():.1%}, "
+                f"{int((fine == 0).sum())} of the 8 × 8 cells empty",
+                _DEPENDENT_DRAWS,
+            )
 
     def seeded(ranges, n):
         def verify(result, observation):

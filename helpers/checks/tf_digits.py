@@ -9,7 +9,15 @@ import math
 import numpy as np
 
 from helpers import tf_digits as ref
-from helpers.checks.cases import Case, Mismatch, close_to, run_cases, short, tensor_scalar
+from helpers.checks.cases import (
+    Case,
+    Mismatch,
+    close_to,
+    describe_error,
+    run_cases,
+    short,
+    tensor_scalar,
+)
 
 # ---- build_model ----------------------------------------------------------------------------
 
@@ -33,7 +41,7 @@ def _model_like(hidden_units):
             error = observation.probe_error
             raise Mismatch(
                 "a model that takes a batch of shape (5, 64)",
-                f"{error['type']}: {error['message']}",
+                describe_error(error),
             )
         model = observation.probe
         if not isinstance(model, dict) or set(model) != {"layers", "compiled", "output_shape"}:
@@ -118,9 +126,7 @@ def check_compute_total_loss(compute_total_loss) -> None:
                 raise Mismatch(f"{expected:.6g}", f"{value:.6g}{mean}")
             if observation.probe_error:
                 error = observation.probe_error
-                raise Mismatch(
-                    "a loss the tape can differentiate", f"{error['type']}: {error['message']}"
-                )
+                raise Mismatch("a loss the tape can differentiate", describe_error(error))
             if observation.probe is None:
                 raise Mismatch("a loss the tape can differentiate", "no gradient to the logits")
             close_to(expected_gradient, rtol=1e-4, atol=1e-5, what="d(total)/d(logits)")(
@@ -210,6 +216,23 @@ def _largest_difference(observed, expected) -> tuple:
     return max(gaps)
 
 
+# The two mistakes the hint's recipe used to invite, recognized by the errors they raise.
+TRAIN_STEP_ERRORS = (
+    (
+        r"must have the same dtype|expected to be a (float|double) tensor|cannot compute \w*Div",
+        "tf.shape(x)[0] is an int32 tensor and total a float32 one, and TensorFlow does not "
+        "mix them: divide by tf.cast(tf.shape(x)[0], total.dtype) (or by x.shape[0], a Python "
+        "int)",
+    ),
+    (
+        r"No gradients provided",
+        "the tape found no path from what you differentiated to the weights: it records only "
+        "what runs inside `with tf.GradientTape() as tape:`, so compute total / batch size "
+        "inside that block too, then tape.gradient(that mean, model.trainable_variables)",
+    ),
+)
+
+
 def check_train_step(train_step) -> None:
     """Check ``train_step(model, optimizer, x, y)``: one update, the batch's total loss back."""
     import keras
@@ -224,7 +247,7 @@ def check_train_step(train_step) -> None:
         def verify(result, observation):
             if observation.probe_error:
                 error = observation.probe_error
-                raise Mismatch("the model's variables", f"{error['type']}: {error['message']}")
+                raise Mismatch("the model's variables", describe_error(error))
             weights = observation.probe if isinstance(observation.probe, dict) else {}
             trainable, non_trainable = weights.get("trainable"), weights.get("non_trainable")
             reference = _model_with_weights(hidden_units, seed)
@@ -261,7 +284,14 @@ def check_train_step(train_step) -> None:
                     f"{path} off by up to {gap:.3g}",
                 )
 
-        return Case(name, (start, make_optimizer(), x, y), verify, hint, probe="weights")
+        return Case(
+            name,
+            (start, make_optimizer(), x, y),
+            verify,
+            hint,
+            probe="weights",
+            error_hints=TRAIN_STEP_ERRORS,
+        )
 
     cases = [
         case(
@@ -270,9 +300,10 @@ def check_train_step(train_step) -> None:
             lambda: keras.optimizers.Adam(learning_rate=0.01),
             8,
             1,
-            "under tf.GradientTape: logits = model(x, training=True), total = "
-            "compute_total_loss(logits, y); then tape.gradient(total / batch size, "
-            "model.trainable_variables), optimizer.apply_gradients, return total",
+            "inside `with tf.GradientTape() as tape:` compute logits = model(x, training=True), "
+            "total = compute_total_loss(logits, y) and the mean loss = total / batch size; "
+            "after the block, tape.gradient(mean loss, model.trainable_variables), "
+            "optimizer.apply_gradients, return total",
         ),
         case(
             "one plain SGD step (learning rate 0.1): the gradient of the mean loss",
@@ -280,8 +311,8 @@ def check_train_step(train_step) -> None:
             lambda: keras.optimizers.SGD(learning_rate=0.1),
             8,
             2,
-            "differentiate total / batch size (the mean), as model.fit does; use the optimizer "
-            "you are given",
+            "differentiate the mean, total / batch size (computed inside the tape's block), as "
+            "model.fit does; use the optimizer you are given",
         ),
         case(
             "a smaller last batch of 5, two hidden layers",
@@ -289,7 +320,8 @@ def check_train_step(train_step) -> None:
             lambda: keras.optimizers.Adam(learning_rate=0.01),
             5,
             3,
-            "take the batch size from the data (tf.shape(x)[0]), not a fixed 32 or 64",
+            "take the batch size from the data (x.shape[0], or tf.shape(x)[0] cast to float), "
+            "not a fixed 32 or 64",
         ),
     ]
     run_cases(

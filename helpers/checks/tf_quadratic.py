@@ -3,7 +3,16 @@
 import numpy as np
 
 from helpers import tf_quadratic as ref_tf_quadratic
-from helpers.checks.cases import Case, Mismatch, run_cases, scalar_close_to, short, tensor_scalar
+from helpers.checks.cases import (
+    Case,
+    Mismatch,
+    again_result,
+    describe_error,
+    run_cases,
+    scalar_close_to,
+    short,
+    tensor_scalar,
+)
 
 
 def _gradient_descent_by_hand(coefficients, learning_rate, num_steps):
@@ -26,9 +35,7 @@ def _differentiable_scalar(expected, expected_gradient):
         scalar_close_to(expected, rtol=1e-5, atol=1e-5)(tensor_scalar(result))
         if observation.probe_error:
             error = observation.probe_error
-            raise Mismatch(
-                "a cost the tape can differentiate", f"{error['type']}: {error['message']}"
-            )
+            raise Mismatch("a cost the tape can differentiate", describe_error(error))
         gradient = observation.probe
         if gradient is None:
             raise Mismatch("a cost the tape can differentiate", "no gradient: the tape lost w")
@@ -86,13 +93,44 @@ def check_quadratic_cost(quadratic_cost) -> None:
     run_cases("quadratic_cost", quadratic_cost, cases, arg_names=("w", "coefficients"))
 
 
+_FRESH_EVERY_CALL = (
+    "create w = tf.Variable(0.0) and the optimizer inside minimize_quadratic, fresh on every "
+    "call: a w or an optimizer kept from an earlier call starts where it ended"
+)
+
+
+def _same_twice(expected, tolerance):
+    """Verifier: the call and its repetition (the case's ``again``) both give ``expected``."""
+
+    def verify(result, observation):
+        scalar_close_to(expected, rtol=tolerance, atol=tolerance)(result)
+        try:
+            scalar_close_to(expected, rtol=tolerance, atol=tolerance)(again_result(observation, 0))
+        except Mismatch as mismatch:
+            raise Mismatch(
+                f"the same w from a second, identical call ({mismatch.expected})",
+                f"{mismatch.got} the second time",
+                _FRESH_EVERY_CALL,
+            ) from None
+
+    return verify
+
+
 def check_minimize_quadratic(minimize_quadratic) -> None:
     """Check ``minimize_quadratic(coefficients, learning_rate, num_steps) -> float``."""
     import tensorflow as tf
 
-    def case(name, coefficients, rate, steps, hint, *, as_tensor=True, tolerance=1e-4):
+    def case(name, coefficients, rate, steps, hint, *, as_tensor=True, tolerance=1e-4, twice=False):
         given = tf.constant(coefficients, dtype=tf.float32) if as_tensor else coefficients
         expected = _gradient_descent_by_hand(coefficients, rate, steps)
+        if twice:  # called again with the same arguments: nothing may carry over between calls
+            return Case(
+                name,
+                (given, rate, steps),
+                _same_twice(expected, tolerance),
+                hint,
+                again=(((given, rate, steps), None),),
+            )
         return Case(
             name,
             (given, rate, steps),
@@ -108,6 +146,7 @@ def check_minimize_quadratic(minimize_quadratic) -> None:
             3,
             "start at w = 0, take exactly num_steps steps of w -= learning_rate * dJ/dw "
             "(keras.optimizers.SGD does this) and return float(w.numpy())",
+            twice=True,
         ),
         case(
             "100 steps reach the minimum w = 6",

@@ -7,6 +7,12 @@ Each ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region becomes
 ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` regions are removed, outputs are
 cleared and nbgrader metadata is kept.
 
+So that a lesson keeps running past an exercise a student has not solved, each check cell
+(nbgrader ``grade_id`` ``check_<name>``) is tagged ``raises-exception`` (JupyterLab's *Run All*
+and nbclient go on after it), and a failing check puts the course's version of the function in
+place for the cells below (:func:`helpers.checks.cases.run_cases`). A notebook with exercises
+ends with a cell that shows which of them pass now (:func:`helpers.checks.progress`).
+
 A student's work is never lost: ``<out>/.release.json`` records what this tool last wrote. A
 file that differs from that record was edited by a person; it is kept, the fresh version is
 written next to it as ``NN_topic.fresh.ipynb``, and ``--force`` is needed to replace it.
@@ -29,6 +35,44 @@ HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
 MANIFEST = ".release.json"
+KEEP_RUNNING_TAG = "raises-exception"
+PROGRESS_KEY = "course"  # cell.metadata.course.progress = true: the closing progress cell
+PROGRESS_MARKDOWN = (
+    "## Your progress\n\n"
+    "The cell below runs each exercise's check again, quietly, on the functions defined above "
+    "and shows which pass now. Run it (or *Run All*) whenever you want to know."
+)
+PROGRESS_CODE = 'from helpers.checks import progress\n\nprogress("{notebook}", globals())'
+
+
+def is_check_cell(cell) -> bool:
+    """Whether ``cell`` is a graded check cell (nbgrader ``grade_id`` ``check_<name>``)."""
+    meta = cell.metadata.get("nbgrader", {})
+    return (
+        cell.cell_type == "code"
+        and bool(meta.get("grade"))
+        and str(meta.get("grade_id", "")).startswith("check_")
+    )
+
+
+def progress_cells(notebook: str) -> list:
+    """The markdown and code cells that close a student notebook with its exercises' status."""
+    meta = {PROGRESS_KEY: {"progress": True}}
+    # fixed ids, so that releasing the same notebook twice writes the same file
+    return [
+        nbformat.v4.new_markdown_cell(
+            PROGRESS_MARKDOWN, metadata=copy.deepcopy(meta), id="course-progress-title"
+        ),
+        nbformat.v4.new_code_cell(
+            PROGRESS_CODE.format(notebook=notebook), metadata=meta, id="course-progress"
+        ),
+    ]
+
+
+def _has_exercises(notebook: str) -> bool:
+    from helpers.checks import EXERCISES  # only here: the checks need NumPy and the lessons
+
+    return any(e.notebook == notebook for e in EXERCISES.values())
 
 
 def _replace_regions(source: str, markers, replacement, where: str) -> str:
@@ -54,7 +98,9 @@ def _replace_regions(source: str, markers, replacement, where: str) -> str:
 
 
 def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
-    """Return a copy of ``nb`` with solutions stubbed, hidden tests removed, outputs cleared."""
+    """Return a copy of ``nb`` with solutions stubbed, hidden tests removed, outputs cleared,
+    check cells tagged to let *Run All* go on, and (for a notebook ``name`` with exercises) the
+    closing progress cells."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)  # stored widget state belongs to the solved outputs
     for index, cell in enumerate(nb.cells):
@@ -74,6 +120,13 @@ def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbform
             r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$", cell.source, re.M
         ):
             raise ValueError(f"{where}: solution markers outside an nbgrader solution cell")
+        if is_check_cell(cell):
+            tags = cell.metadata.setdefault("tags", [])
+            if KEEP_RUNNING_TAG not in tags:
+                tags.append(KEEP_RUNNING_TAG)
+    notebook = Path(name).stem
+    if _has_exercises(notebook):
+        nb.cells.extend(progress_cells(notebook))
     return nb
 
 
