@@ -266,7 +266,7 @@ def optuna_objective(*, epochs: int = 5, seed: int = 0):
     """Return ``objective(trial) -> dev accuracy`` for ``study.optimize``.
 
     The objective reports the dev accuracy after every epoch and stops the trial early when the
-    study's pruner says so: the automated form of watching a run and killing a hopeless one.
+    study's pruner says so (a median pruner stops a trial that falls behind earlier ones).
     """
     import optuna
 
