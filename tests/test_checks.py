@@ -803,10 +803,10 @@ def step_own_adam(model, optimizer, x, y):
 # ---- suggest_hyperparameters (08) -----------------------------------------------------------
 
 
-def _space(trial, *, beta_log=True, rate_log=True, convert=True, units_high=256):
+def _space(trial, *, beta_log=True, rate_log=True, units_log=True, convert=True, units_high=256):
     rate = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=rate_log)
     one_minus = trial.suggest_float("one_minus_beta1", 1e-3, 1e-1, log=beta_log)
-    units = trial.suggest_int("hidden_units", 16, units_high)
+    units = trial.suggest_int("hidden_units", 16, units_high, log=units_log)
     k = trial.suggest_int("log2_batch_size", 4, 7)
     if not convert:
         return {"learning_rate": rate, "beta1": one_minus, "hidden_units": units, "batch_size": k}
@@ -824,6 +824,10 @@ def suggest_beta_uniform(trial):
 
 def suggest_rate_uniform(trial):
     return _space(trial, rate_log=False)
+
+
+def suggest_units_uniform(trial):
+    return _space(trial, units_log=False)
 
 
 def suggest_unconverted(trial):
@@ -845,7 +849,7 @@ def suggest_other_names(trial):
 
 def suggest_in_another_order(trial):  # correct, written differently
     k = trial.suggest_int("log2_batch_size", 4, 7)
-    units = trial.suggest_int("hidden_units", 16, 256)
+    units = trial.suggest_int("hidden_units", 16, 256, log=True)
     beta1 = 1.0 - trial.suggest_float("one_minus_beta1", 0.001, 0.1, log=True)
     rate = trial.suggest_float("learning_rate", 0.0001, 0.1, log=True)
     return dict(batch_size=1 << k, hidden_units=units, beta1=beta1, learning_rate=rate)
@@ -1089,8 +1093,13 @@ CASES = {
                 "ranges and scales",
                 "learning_rate: float in [0.0001, 0.1], log=True",
             ),
+            (
+                suggest_units_uniform,
+                "ranges and scales",
+                "hidden_units: int in [16, 256], log=True",
+            ),
             (suggest_unconverted, "means β1 = 0.99", "β1 = 1 − one_minus_beta1"),
-            (suggest_wrong_bound, "ranges and scales", "hidden_units: int in [16, 256]"),
+            (suggest_wrong_bound, "ranges and scales", "hidden_units: int in [16, 256], log=True"),
             (suggest_float_batch, "means β1 = 0.99", "batch_size = 32 (an int)"),
             (suggest_other_names, "means β1 = 0.99", "(these names)"),
         ],

@@ -26,9 +26,11 @@ import json, sys
 import helpers, helpers.checks
 from helpers.data import load_digits
 from helpers.quiz import load_quiz
+from helpers.tuning_table import load_tuning_table
 X, y = load_digits("test")
 print(json.dumps({"helpers": helpers.__file__, "path": sys.path, "test_examples": len(y),
-                  "questions": len(load_quiz()), "exercises": len(helpers.checks.EXERCISES)}))
+                  "questions": len(load_quiz()), "exercises": len(helpers.checks.EXERCISES),
+                  "table_entries": load_tuning_table().accuracy.size}))
 """
 
 pytestmark = pytest.mark.slow
@@ -88,6 +90,7 @@ def _assert_installed_not_checkout(found: dict, venv: Path):
     on_path = [p for p in found["path"] if p and Path(p).resolve().is_relative_to(ROOT)]
     assert not on_path, f"the checkout is on sys.path: {on_path}"
     assert found["test_examples"] == 355 and found["questions"] >= 1 and found["exercises"] >= 1
+    assert found["table_entries"] == 7 * 3 * 5 * 4 * 3  # notebook 08's tuning table, checked
 
 
 def test_the_wheel_carries_everything_and_runs_the_lessons_outside_the_checkout(
@@ -109,7 +112,7 @@ def test_the_wheel_carries_everything_and_runs_the_lessons_outside_the_checkout(
     in_wheel = set(zipfile.ZipFile(wheel).namelist())
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "helpers").rglob("*.py")}
     assert sources <= in_wheel, f"missing from the wheel: {sorted(sources - in_wheel)}"
-    for name in ("digits.csv.gz", "quiz.yaml", "README.md"):
+    for name in ("digits.csv.gz", "quiz.yaml", "tuning_table.csv.gz", "README.md"):
         shipped = f"helpers/shipped_data/{name}"
         assert zipfile.ZipFile(wheel).read(shipped) == (ROOT / "data" / name).read_bytes()
 

@@ -74,14 +74,35 @@ def test_one_minus_beta_is_log_uniform():
     assert above == pytest.approx(0.5, abs=0.001)
 
 
-@pytest.mark.parametrize("name, values", [("hidden_units", range(16, 257)), ("batch_size", None)])
-def test_integer_scales_give_every_allowed_value_the_same_share(name, values):
+@pytest.mark.parametrize(
+    "hyperparameter, values",
+    [(Hyperparameter("units", 16, 256, "int"), range(16, 257)), (SPACE["batch_size"], None)],
+)
+def test_integer_scales_give_every_allowed_value_the_same_share(hyperparameter, values):
     values = list(values) if values else [16, 32, 64, 128]
     u = (np.arange(len(values) * 100) + 0.5) / (len(values) * 100)
-    counts = Counter(SPACE[name].from_unit(x) for x in u)
+    counts = Counter(hyperparameter.from_unit(x) for x in u)
     assert sorted(counts) == values
     assert set(counts.values()) == {100}
     assert all(isinstance(v, int) for v in counts)
+
+
+def test_hidden_units_are_log_uniform_integers_as_optuna_draws_them():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    units = SPACE["hidden_units"]
+    u = (np.arange(4000) + 0.5) / 4000
+    ours = np.array([units.from_unit(x) for x in u])
+    assert ours.min() == 16 and ours.max() == 256 and len(set(ours)) == 241
+    # every doubling about equally likely: 16–31, 32–63, 64–127, 128–256
+    shares = [np.mean((ours >= lo) & (ours < 2 * lo)) for lo in (16, 32, 64, 128)]
+    assert max(shares) - min(shares) < 0.03, shares
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    theirs = np.array([units.suggest(study.ask()) for _ in range(4000)])
+    for lo in (16, 32, 64, 128):
+        share = np.mean((theirs >= lo) & (theirs < 2 * lo))
+        assert share == pytest.approx(np.mean((ours >= lo) & (ours < 2 * lo)), abs=0.03)
 
 
 @pytest.mark.parametrize("u", [-0.1, 1.01, True, "0.5", None])
@@ -178,6 +199,8 @@ def test_bad_arguments_of_train_and_evaluate():
         train_and_evaluate(GOOD, epochs=0)
     with pytest.raises(TypeError, match="report must be callable"):
         train_and_evaluate(GOOD, report=3)
+    with pytest.raises(ValueError, match="split must be 'dev' or 'test'"):
+        train_and_evaluate(GOOD, split="train")
 
 
 @pytest.mark.slow

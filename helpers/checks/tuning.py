@@ -42,7 +42,7 @@ def _distributions():
     expected = {
         "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
         "one_minus_beta1": FloatDistribution(1e-3, 1e-1, log=True),
-        "hidden_units": IntDistribution(16, 256),
+        "hidden_units": IntDistribution(16, 256, log=True),
         "log2_batch_size": IntDistribution(4, 7),
     }
 
@@ -109,8 +109,8 @@ def check_suggest_hyperparameters(suggest_hyperparameters) -> None:
             (AskedTrial(seed=0),),
             _distributions(),
             "suggest_float(..., log=True) for learning_rate in [1e-4, 1e-1] and one_minus_beta1 "
-            "in [1e-3, 1e-1]; suggest_int for hidden_units in [16, 256] and log2_batch_size in "
-            "[4, 7]",
+            "in [1e-3, 1e-1]; suggest_int(..., log=True) for hidden_units in [16, 256]; "
+            "suggest_int for log2_batch_size in [4, 7]",
             probe="distributions",
         ),
     ]
