@@ -94,6 +94,7 @@ def index_page(entries, what: str = "pages") -> str:
         "move (down for a slide's details), <kbd>s</kbd> opens the speaker notes. To run the "
         "code during a walkthrough, use the live slideshow in JupyterLab (README).",
     }
+    heading = {"pages": "the notebooks", "slides": "the notebooks as slides"}
     items = "\n".join(
         f'    <li><a href="{html.escape(page)}">{html.escape(title)}</a></li>'
         for page, title in entries
@@ -102,7 +103,7 @@ def index_page(entries, what: str = "pages") -> str:
 <html lang="en">
 <head>
   <meta charset="utf-8">
-  <title>Improving Deep Neural Networks, week 3: the notebooks{" as slides" * (what == "slides")}</title>
+  <title>Improving Deep Neural Networks, week 3: {heading[what]}</title>
   <style>
     body {{ font-family: sans-serif; max-width: 46em; margin: 2em auto; line-height: 1.5; }}
     li {{ margin: 0.3em 0; }}

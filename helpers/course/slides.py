@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.course.notebook_io import read_notebook, write_atomically
+from helpers.course.notebook_io import read_notebook, write_atomically, write_text_atomically
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 LONG_LINES = 12  # a markdown derivation longer than this gets a screen of its own
@@ -133,10 +133,12 @@ def section_notes(cells, start: int, heading: str) -> str:
     if remember:
         body = "\n".join(f"- {' '.join(point.split())}" for point in remember)
         return f"**Speaker notes · {heading}** — what to remember:\n\n{body}\n"
+    section = re.sub(r"^\s*(```|~~~).*?^\s*\1[^\n]*$", "", section, flags=re.M | re.S)
     prose = [p.strip() for p in re.split(r"\n\s*\n", section) if p.strip()]
     prose = [p for p in prose if not p.startswith(("$$", "|", "```", "<", "!", "#", "-", "*"))]
     opening = re.split(r"(?<=[.!?])\s", prose[0], maxsplit=1)[0] if prose else heading
-    return f"**Speaker notes · {heading}** — where this section goes:\n\n- {' '.join(opening.split())}\n"
+    opening = " ".join(opening.split())
+    return f"**Speaker notes · {heading}** — where this section goes:\n\n- {opening}\n"
 
 
 def _digest(text: str) -> str:
@@ -282,14 +284,10 @@ def build_slides(paths, out_dir, *, node_modules=None) -> list[Path]:
         title = notebook_title(nb, path.stem)
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
         page = out_dir / f"{path.stem}.slides.html"
-        from helpers.course.notebook_io import write_text_atomically
-
         write_text_atomically(body, page)
         written.append(page)
         entries.append((page.name, title))
     index = out_dir / "index.html"
-    from helpers.course.notebook_io import write_text_atomically
-
     write_text_atomically(index_page(entries, what="slides"), index)
     return [*written, index]
 
