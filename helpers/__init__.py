@@ -80,11 +80,8 @@ def describe_figures_on_display() -> bool:
     viewer that reads it) give the image that text. The picture itself is unchanged. Returns
     False outside IPython or when no PNG formatter for figures is registered (nothing to wrap).
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
+    ipython = sys.modules.get("IPython")  # loaded by any IPython kernel; never imported here
+    shell = ipython.get_ipython() if ipython is not None else None
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
     import matplotlib
