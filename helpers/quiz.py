@@ -200,10 +200,14 @@ def section_link_output(question: Question) -> dict:
     if not isinstance(question, Question):
         raise TypeError(f"question must be a Question, got {type(question).__name__}")
     text = f"See {question.notebook[:2]}, {question.section}."
+    # "#heading=" makes JupyterLab find the heading in the notebook's text, so the link works
+    # while a notebook just opened is still rendering (a plain "#anchor" is looked up in the
+    # rendered page, and misses there).
+    href = f"{question.notebook}#heading={heading_anchor(question.section)}"
     return {
         "output_type": "display_data",
         "data": {
-            "text/html": f"<a href='{html.escape(question.link)}'>{html.escape(text)}</a>",
+            "text/html": f"<a href='{html.escape(href)}'>{html.escape(text)}</a>",
             "text/plain": f"{text} ({question.link})",
         },
         "metadata": {},

@@ -196,7 +196,7 @@ def test_the_widgets_grade_explain_link_and_keep_score(questions):
     (link,) = single.link.outputs
     assert link["output_type"] == "display_data"
     assert (
-        "href='01_tuning_process.ipynb#1.-Which-hyperparameters-matter-most'"
+        "href='01_tuning_process.ipynb#heading=1.-Which-hyperparameters-matter-most'"
         in link["data"]["text/html"]
     )
 

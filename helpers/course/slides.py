@@ -137,7 +137,7 @@ def section_notes(cells, start: int, heading: str) -> str:
     prose = [p.strip() for p in re.split(r"\n\s*\n", section) if p.strip()]
     prose = [p for p in prose if not p.startswith(("$$", "|", "```", "<", "!", "#", "-", "*"))]
     opening = re.split(r"(?<=[.!?])\s", prose[0], maxsplit=1)[0] if prose else heading
-    opening = " ".join(opening.split())
+    opening = " ".join(re.sub(r"\$\$.*?\$\$", "…", opening, flags=re.S).split())
     return f"**Speaker notes · {heading}** — where this section goes:\n\n- {opening}\n"
 
 
@@ -275,6 +275,7 @@ def build_slides(paths, out_dir, *, node_modules=None) -> list[Path]:
         reveal_theme="white",
         reveal_transition="none",
         reveal_number="c/t",
+        reveal_scroll=True,  # a slide taller than the screen scrolls instead of running off it
         **web_assets.exporter_settings(urls, slides=True),
     )
     names = {p.stem for p in paths}

@@ -7,11 +7,11 @@ the relative URLs nbconvert is given, so pages and decks work with no network:
 
 - MathJax 2.7 (the version nbconvert's templates configure) typesets the formulas;
 - require.js and the widgets' HTML manager draw stored widget state (the quiz's questions);
-- reveal.js runs the slides.
+- reveal.js runs the slides, jQuery makes their tall slides scroll.
 
 :func:`exporter_settings` gives an nbconvert exporter those URLs and templates that (a) give
 every image its alternative text from the output's metadata (``image/png`` → ``alt``) and (b)
-load nothing from the web (the slides template's jQuery and Mermaid tags are dropped).
+load nothing from the web (the templates' Mermaid tags are dropped; no notebook has a diagram).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ _MATHJAX = (
     [
         "MathJax.js",
         "config/TeX-AMS_CHTML-full.js",
+        "config/Safe.js",
         "extensions",
         "jax/input/TeX",
         "jax/output/CommonHTML",
@@ -40,6 +41,7 @@ _WIDGETS = ("@jupyter-widgets/html-manager", ["dist"])
 # Source maps, and the widget manager's builds the pages do not load (embed-amd.js is).
 _SKIP = ("*.map", "*.md", "embed.js", "libembed-amd.js")
 _REVEAL = ("reveal.js", ["dist/reveal.js", "dist/reveal.css", "dist/theme", "plugin/notes"])
+_JQUERY = ("jquery", ["dist/jquery.min.js"])  # the slides template makes tall slides scroll with it
 
 # Alternative text on every image, from the output's metadata; the rest as nbconvert has it.
 _ALT_BLOCK = """
@@ -58,7 +60,6 @@ TEMPLATES = {
     + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n",
     "course_reveal.html.j2": "{%- extends 'reveal/index.html.j2' -%}\n"
     + _ALT_BLOCK
-    + "{% block html_head_js_jquery %}{% endblock html_head_js_jquery %}\n"
     + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n",
 }
 
@@ -88,7 +89,7 @@ def install(out_dir, *, node_modules=None, reveal: bool = False) -> dict:
     """
     node_modules = Path(node_modules) if node_modules is not None else DEFAULT_NODE_MODULES
     static = Path(out_dir) / STATIC
-    packages = [_MATHJAX, _REQUIRE, _WIDGETS] + ([_REVEAL] if reveal else [])
+    packages = [_MATHJAX, _REQUIRE, _WIDGETS] + ([_REVEAL, _JQUERY] if reveal else [])
     for package, parts in packages:
         for part in parts:
             source = node_modules / package / part
@@ -105,6 +106,7 @@ def install(out_dir, *, node_modules=None, reveal: bool = False) -> dict:
     }
     if reveal:
         urls["reveal"] = f"{STATIC}/reveal.js"
+        urls["jquery"] = f"{STATIC}/jquery/dist/jquery.min.js"
     return urls
 
 
@@ -116,7 +118,7 @@ def exporter_settings(urls: dict, *, slides: bool = False) -> dict:
         "mathjax_url": urls["mathjax"],
         "require_js_url": urls["require"],
         "widget_renderer_url": urls["widgets"],
-        "jquery_url": "",
+        "jquery_url": urls.get("jquery", ""),
         "extra_loaders": [jinja2.DictLoader(TEMPLATES)],
         "template_file": "course_reveal.html.j2" if slides else "course_lab.html.j2",
     }
