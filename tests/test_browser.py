@@ -546,14 +546,18 @@ def test_every_slide_deck_opens_offline_with_formulas_typeset(browser, slides_si
             assert page.locator(".reveal .slides > section").count() >= 3, notebook.name
             assert page.locator("aside.notes").count(), f"{notebook.name}: no speaker notes"
             if notebook.name == "03_batchnorm_from_scratch.ipynb":
-                slides, fragments = step_through(page, screenshots / "slides-03")
-                print(f"03's deck: {slides} slides and {fragments} fragments stepped through")
+                slides, fragments, formulas = step_through(page, screenshots / "slides-03")
+                print(f"03's deck: {slides} slides, {fragments} fragments, {formulas} formulas")
         assert context.left_the_machine == [], context.left_the_machine
         assert not errors, errors
     finally:
         context.close()
 
 
+PRESENT_FORMULA_WIDTHS = (  # speaker notes are not on the slide
+    "[...document.querySelectorAll('section.present .MathJax_CHTML')]"
+    ".filter(e => !e.closest('aside.notes')).map(e => e.getBoundingClientRect().width)"
+)
 LEAF_SLIDES = (  # the slides reveal.js counts: sections without sections inside
     "[...document.querySelectorAll('.reveal .slides section')]"
     ".filter(s => !s.querySelector('section'))"
@@ -566,17 +570,29 @@ def step_through(page, screenshots: Path):
     screenshots.mkdir(parents=True, exist_ok=True)
     total = page.evaluate(f"{LEAF_SLIDES}.length")
     fragments = page.locator(".reveal .slides .fragment").count()
-    seen = set()
+    seen, formulas = set(), 0
     for step in range(total + fragments + 5):
         seen.add(page.evaluate(f"{LEAF_SLIDES}.findIndex(s => s.classList.contains('present'))"))
+        # reveal.js asks MathJax to redraw the slide shown, after the slide changed; then every
+        # formula on it has a size (a blank one would not).
+        try:
+            page.wait_for_function(
+                f"() => {PRESENT_FORMULA_WIDTHS}.every(w => w > 0)", timeout=10_000
+            )
+        except Exception:
+            page.screenshot(path=screenshots / f"blank-formula-{step:03d}.png")
+            raise AssertionError(f"step {step}: a formula stays blank") from None
+        widths = page.evaluate(PRESENT_FORMULA_WIDTHS)
+        formulas += len(widths)
         if step % 8 == 0:
             page.screenshot(path=screenshots / f"step-{step:03d}.png")
         if len(seen - {-1}) == total:
             break
         page.keyboard.press("Space")
-        page.wait_for_timeout(60)
+        page.wait_for_timeout(100)  # the slide transition is off; reveal.js then redraws
     assert len(seen - {-1}) == total, f"reached {len(seen - {-1})} of {total} slides"
-    return total, fragments
+    assert formulas, "no formula on any slide"
+    return total, fragments, formulas
 
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
