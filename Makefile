@@ -6,12 +6,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+WEB    := build/web/node_modules/.package-lock.json  # make web-assets
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                 --nbval-kernel-startup-timeout 120
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
-        nbval-profile test-portability
+        nbval-profile test-portability slides slide-metadata web-assets
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -22,7 +23,10 @@ help:
 	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
 	@echo "make student    write student versions to student/ (solutions removed)"
-	@echo "make html       static HTML of every notebook with its outputs, in build/html/"
+	@echo "make html       static HTML of every notebook with its outputs, in build/html/ (offline)"
+	@echo "make slides     a reveal.js slide deck per notebook, in build/slides/ (offline)"
+	@echo "make slide-metadata  slide types and speaker notes on the notebooks' cells, by rule"
+	@echo "make web-assets MathJax, reveal.js, require.js, widget manager from npm (web/package.json)"
 	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
 	@echo "make check-lock ask the package index that every lock installs on every supported platform"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
@@ -53,7 +57,7 @@ format: $(STAMP)
 
 # The attacks on the grader take minutes of sandboxed runs: their own target, below (with the
 # grading of a class on a Dask cluster, which needs requirements-distributed.txt).
-unit: $(STAMP)
+unit: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py \
 	    --ignore=tests/test_grade_dask.py tests
 
@@ -103,7 +107,7 @@ test-distributed: $(VENV)/.distributed
 
 # Debian's Chromium (apt-get install chromium) drives JupyterLab; without it the tests are skipped
 # with a note, unless DNN_WEEK3_REQUIRE_BROWSER=1 (.ci/run). Screenshots: build/screenshots/.
-test-browser: $(STAMP)
+test-browser: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/test_browser.py
 
 notebooks: $(STAMP)
@@ -115,8 +119,27 @@ bench: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m helpers.course.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
 
-html: $(STAMP)
+html: $(STAMP) $(WEB)
 	$(BIN)/python -m helpers.course.html_export --out build/html notebooks/*.ipynb
+
+# The scripts the pages and slides load (MathJax, reveal.js, require.js, the widgets' HTML
+# manager) come from npm at build time, at the versions of web/package-lock.json, and are copied
+# next to the pages: never a CDN, never committed. Needs node and npm (apt-get install npm).
+web-assets: $(WEB)
+$(WEB): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the pages' scripts: apt-get install npm"; exit 1; }
+	mkdir -p build/web
+	cp web/package.json web/package-lock.json build/web/
+	cd build/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+slides: $(STAMP) $(WEB)
+	$(BIN)/python -m helpers.course.slides build --out build/slides notebooks/*.ipynb
+
+# Slide types and speaker notes by rule (helpers/course/slides.py); keeps what a person changed
+# unless FORCE=1. Re-execute the notebooks afterwards (make notebooks).
+slide-metadata: $(STAMP)
+	$(BIN)/python -m helpers.course.slides annotate $(if $(FORCE),--force) notebooks/*.ipynb
 
 # One universal lock per requirements*.in for every supported platform and Python (environment
 # markers choose per machine), resolved by uv from the direct pins. Each lock holds only what the

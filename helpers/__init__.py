@@ -39,7 +39,8 @@ def setup_notebook(seed: int = 0, *, tensorflow: bool = False):
       uses them; our own code takes the returned ``rng`` explicitly),
     - seeds Keras and turns on TensorFlow op determinism, but only when ``tensorflow=True`` or
       TensorFlow is already imported, so NumPy-only lessons never pay its import (~3 s),
-    - applies the set's matplotlib style.
+    - applies the set's matplotlib style, and gives every figure the notebook shows
+      alternative text read from its titles and labels (``describe_figures_on_display``).
 
     Args:
         seed: non-negative integer seed.
@@ -67,7 +68,47 @@ def setup_notebook(seed: int = 0, *, tensorflow: bool = False):
     import matplotlib.pyplot as plt  # after the inline backend is active, so our style wins
 
     plt.rcParams.update(_MATPLOTLIB_STYLE)
+    describe_figures_on_display()
     return np.random.default_rng(seed)
+
+
+def describe_figures_on_display() -> bool:
+    """Make every matplotlib figure the notebook shows carry alternative text with its PNG.
+
+    IPython's PNG formatter for figures is wrapped so it also returns
+    ``{"alt": describe_figure(fig)}`` as the output's metadata: nbconvert's pages (and any
+    viewer that reads it) give the image that text. The picture itself is unchanged. Returns
+    False outside IPython or when no PNG formatter for figures is registered (nothing to wrap).
+    """
+    ipython = sys.modules.get("IPython")  # loaded by any IPython kernel; never imported here
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    backend = matplotlib.get_backend()
+    if "inline" in backend:
+        # pyplot loads its backend on the first figure, and the inline backend then registers
+        # its own PNG formatter over ours: load it now, so the wrapper below stays in place.
+        plt.switch_backend(backend)
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        printer = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    printer = getattr(printer, "__wrapped__", printer)  # called twice: wrap once
+
+    def png_with_alt_text(fig):
+        from helpers.plotting import describe_figure
+
+        data = printer(fig)
+        return (data, {"alt": describe_figure(fig)}) if data is not None else None
+
+    png_with_alt_text.__wrapped__ = printer
+    formatter.for_type(Figure, png_with_alt_text)
+    return True
 
 
 def seed_tensorflow(seed: int) -> None:

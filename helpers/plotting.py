@@ -84,12 +84,99 @@ def plot_learning_curves(
     return ax
 
 
+def describe_figure(fig) -> str:
+    """Return alternative text for ``fig``: what it shows, read from its titles, axes and legends.
+
+    Screen readers and pages without the picture read this instead of the image, so it names
+    the figure's title, then per panel the kind of plot, its title, the axis labels (with "log
+    scale" where the axis is logarithmic) and the legend's entries. A figure may carry its own
+    text instead: ``fig.alt_text = "..."`` (see :func:`set_alt_text`).
+
+    Args:
+        fig: a ``matplotlib.figure.Figure``.
+
+    Returns:
+        One or more sentences, never empty.
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    own = getattr(fig, "alt_text", None)
+    if isinstance(own, str) and own.strip():
+        return own.strip()
+    sentences = []
+    suptitle = fig._suptitle.get_text().strip() if fig._suptitle is not None else ""
+    panels = [ax for ax in fig.axes if (ax.get_visible() and ax.axison) or ax.images]
+    if suptitle:
+        sentences.append(f"Figure: {suptitle}.")
+    images = [ax for ax in panels if ax.images and not ax.axison]
+    if len(images) > 3 and len(images) == len(panels):  # a gallery, e.g. show_digits
+        titles = [ax.get_title().strip() for ax in images if ax.get_title().strip()]
+        shown = ", ".join(titles[:20]) + (", …" if len(titles) > 20 else "")
+        sentences.append(
+            f"A gallery of {len(images)} images" + (f", titled {shown}." if titles else ".")
+        )
+    else:
+        described = [text for text in map(_describe_axes, panels) if text]
+        sentences.extend(described[:6])
+        if len(described) > 6:
+            sentences.append(f"…and {len(described) - 6} more panels.")
+    return " ".join(sentences) or "A figure without titles or labels."
+
+
+def _describe_axes(ax) -> str:
+    if ax.images and not ax.lines:
+        kind = "image"
+    elif ax.patches and not ax.lines:
+        kind = "bar chart"
+    elif ax.collections and not ax.lines:
+        kind = "scatter plot"
+    elif ax.lines:
+        kind = "line plot"
+    else:
+        kind = "panel"
+    title = ax.get_title().strip() or ax.get_title(loc="left").strip()
+    article = "An" if kind[0] in "aeiou" else "A"
+    parts = [f"{article} {kind}" + (f" titled '{title}'" if title else "")]
+    for name, label, scale in (
+        ("x", ax.get_xlabel(), ax.get_xscale()),
+        ("y", ax.get_ylabel(), ax.get_yscale()),
+    ):
+        label = label.strip()
+        if label:
+            log = " (log scale)" if scale == "log" and "log" not in label else ""
+            parts.append(f"{name}: {label}{log}")
+    legend = ax.get_legend()
+    if legend is not None:
+        entries = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
+        if entries:
+            parts.append("legend: " + ", ".join(entries))
+    if len(parts) == 1 and not title:
+        return ""
+    return "; ".join(parts) + "."
+
+
+def set_alt_text(fig, text: str):
+    """Return ``fig`` after giving it its own alternative text (instead of one from its labels)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("text must be a non-empty description of the figure")
+    describe_figure(fig)  # validates fig
+    fig.alt_text = text.strip()
+    return fig
+
+
 def figure_explorer(draw, controls: dict, *, figsize=(6.4, 4.0)):
     """Return a widget: ``controls`` above a picture of ``draw(fig, **values)``, redrawn live.
 
     The figure is rendered to PNG into an ``ipywidgets.Image`` rather than shown through an
     ``Output`` widget: nbval does not route output into ``Output`` widgets the way JupyterLab
     does, so that design would replay differently from how it was stored.
+
+    Displayed, the widget's output carries a static copy of the picture as it is then (its
+    initial state, in a stored notebook) as ``image/png`` beside the widget view, with
+    alternative text: JupyterLab shows the live widget, viewers without a kernel (nbviewer, the
+    repository's web page, ``make html``, the slides) show the picture.
 
     Args:
         draw: ``draw(fig, **values)`` draws on a fresh ``matplotlib.figure.Figure``; ``values``
@@ -111,15 +198,45 @@ def figure_explorer(draw, controls: dict, *, figsize=(6.4, 4.0)):
             raise TypeError(f"control {name!r} must be an ipywidgets control with a value")
 
     image = widgets.Image(format="png")
+    box = _explorer_class()([*controls.values(), image])
 
     def render(_change=None):
         fig = Figure(figsize=figsize, layout="tight")  # not pyplot: nothing else displays it
         draw(fig, **{name: control.value for name, control in controls.items()})
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
+        box.alt_text = describe_figure(fig)
         image.value = buffer.getvalue()
 
     for control in controls.values():
         control.observe(render, names="value")
     render()
-    return widgets.VBox([*controls.values(), image])
+    return box
+
+
+_EXPLORER = None
+
+
+def _explorer_class():
+    """The widget class of figure_explorer, made on first use (ipywidgets is imported lazily)."""
+    global _EXPLORER
+    if _EXPLORER is None:
+        import base64
+
+        import ipywidgets as widgets
+
+        class FigureExplorer(widgets.VBox):
+            """A VBox of controls and an Image whose display adds the picture as image/png."""
+
+            alt_text = "An interactive figure."
+
+            def _repr_mimebundle_(self, **kwargs):
+                data = super()._repr_mimebundle_(**kwargs)
+                if data is None:  # closed
+                    return None
+                picture = bytes(self.children[-1].value)
+                data["image/png"] = base64.b64encode(picture).decode("ascii")
+                return data, {"image/png": {"alt": self.alt_text}}
+
+        _EXPLORER = FigureExplorer
+    return _EXPLORER

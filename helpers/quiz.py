@@ -195,6 +195,25 @@ def _inline(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
+def section_link_output(question: Question) -> dict:
+    """Return a display_data output (nbformat dict) linking to the section that teaches it."""
+    if not isinstance(question, Question):
+        raise TypeError(f"question must be a Question, got {type(question).__name__}")
+    text = f"See {question.notebook[:2]}, {question.section}."
+    # "#heading=" makes JupyterLab find the heading in the notebook's text, so the link works
+    # while a notebook just opened is still rendering (a plain "#anchor" is looked up in the
+    # rendered page, and misses there).
+    href = f"{question.notebook}#heading={heading_anchor(question.section)}"
+    return {
+        "output_type": "display_data",
+        "data": {
+            "text/html": f"<a href='{html.escape(href)}'>{html.escape(text)}</a>",
+            "text/plain": f"{text} ({question.link})",
+        },
+        "metadata": {},
+    }
+
+
 class Quiz:
     """The questions as widgets, and a running score.
 
@@ -240,28 +259,34 @@ class Quiz:
             prompt.value += " <i>(check all that apply)</i>"
             chosen = lambda: {i for i, box in enumerate(choices) if box.value}  # noqa: E731
         feedback = widgets.HTML()
+        # The link to the section is an output, not part of the HTML widget: JupyterLab renders
+        # outputs through its own link handling, which opens the notebook *at* the heading
+        # (a link inside a widget's HTML is a plain link: the page reloads at the top).
+        link = widgets.Output()
         button = widgets.Button(description="Check", button_style="primary")
 
         def check(_button=None):
             picked = chosen()
             if not picked:  # not an answer: nothing to score
                 feedback.value = NO_CHOICE
+                link.outputs = ()
                 return
             result = grade(question, picked)
             self.scores[question.id] = result.score
             colour = {"right": "green", "partly right": "darkorange", "wrong": "firebrick"}
             feedback.value = (
                 f"<span style='color:{colour[result.verdict]}'><b>{result.message}</b></span> "
-                f"{_inline(question.explanation)} "
-                f"<a href='{html.escape(question.link)}'>See {question.notebook[:2]}, "
-                f"{html.escape(question.section)}.</a>"
+                f"{_inline(question.explanation)}"
             )
+            link.outputs = (section_link_output(question),)
             self._update_summary()
 
         button.on_click(check)
-        box = widgets.VBox([prompt, *choices, button, feedback])
+        box = widgets.VBox([prompt, *choices, button, feedback, link])
         box.check = check  # lets tests and instructors trigger the button from code
         box.choices = choices
+        box.feedback = feedback
+        box.link = link
         return box
 
     def _update_summary(self):

@@ -344,15 +344,46 @@ def answer_quiz(page, panel):
         widget.locator("input[type=radio], input[type=checkbox]").first.check()
         widget.locator("button", has_text="Check").click()
         feedback = widget.locator(".widget-html").last
-        feedback.locator("a").wait_for()
+        link = widget.locator(".widget-output a")  # an output: JupyterLab's link handling
+        link.wait_for()
         expected = grade(question, {0}).message
         assert feedback.inner_text().startswith(expected), (question.id, feedback.inner_text())
-        assert feedback.locator("a").get_attribute("href") == question.link
+        assert link.inner_text() == f"See {question.notebook[:2]}, {question.section}."
         page.wait_for_function(
             "([el, k]) => el.textContent.includes(`(${k} of`)",
             arg=[summary.element_handle(), i + 1],
         )
-    return widgets.last.locator(".widget-html a").last
+    return link, question.link
+
+
+def follow_link_to_its_section(page, link, href):
+    """Click a quiz link: JupyterLab opens the notebook (no page reload) at the heading."""
+    target = urlsplit(href)
+    page.evaluate("window.__beforeTheLink = true")
+    link.click()
+    wait_for_current_notebook(page, Path(unquote(target.path)).name)
+    assert page.evaluate("window.__beforeTheLink === true"), "the page reloaded"
+    # JupyterLab scrolls a notebook to the fragment only once the notebook is on screen; a
+    # notebook the click has just opened is not yet (JupyterLab 4.6 then stays at the top). Back
+    # in the quiz, the same link now reveals the open notebook at its heading.
+    quiz_tab = page.locator(".lm-TabBar-tab", has_text="09_self_check_quiz.ipynb")
+    quiz_tab.click()
+    link.click()
+    wait_for_current_notebook(page, Path(unquote(target.path)).name)
+    # In view: the heading lies inside the notebook's visible area, which has scrolled down.
+    page.wait_for_function(
+        """id => {
+            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const heading = [...panel.querySelectorAll('[data-jupyter-id]')]
+                .find(h => h.dataset.jupyterId === id);
+            const scroller = panel.querySelector('.jp-WindowedPanel-outer');
+            if (!heading || !scroller || scroller.scrollTop === 0) return false;
+            const box = heading.getBoundingClientRect(), view = scroller.getBoundingClientRect();
+            return box.top >= view.top - 1 && box.bottom <= view.bottom + 1;
+        }""",
+        arg=unquote(target.fragment).removeprefix("heading="),
+        timeout=15_000,
+    )
 
 
 # --- the tests ----------------------------------------------------------------------------------
@@ -393,25 +424,17 @@ def test_notebook_opens_from_the_index_and_runs(page, lab, notebook):
         exercise_explorer(found.nth(i), f"{notebook.stem}-explorer-{i + 1}", screenshots)
 
     if notebook.name == "09_self_check_quiz.ipynb":
-        link = answer_quiz(page, panel)
+        link, href = answer_quiz(page, panel)
         page.screenshot(path=screenshots / f"{notebook.stem}-answered.png")
-        target = urlsplit(link.get_attribute("href"))
-        link.click()  # a plain link in a widget: the page reloads with that notebook opened
-        wait_for_current_notebook(page, Path(unquote(target.path)).name)
-        assert (
-            current_panel(page).locator(f"[data-jupyter-id='{unquote(target.fragment)}']").count()
-        )
+        follow_link_to_its_section(page, link, href)
+        page.screenshot(path=screenshots / f"{notebook.stem}-link-followed.png")
     total = time.monotonic() - opened
     print(f"{notebook.name}: ran in {seconds:.1f} s, {total:.1f} s with the UI")
 
 
-@pytest.fixture(scope="module")
-def html_site(run_marker, tmp_path_factory):
-    """`make html`'s pages, built afresh and served over HTTP on 127.0.0.1 for the browser."""
-    from helpers.course.html_export import export_html
-
-    folder = tmp_path_factory.mktemp("html")
-    export_html(NOTEBOOKS, folder)
+def serve(folder):
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a context manager yielding the base URL)."""
+    import contextlib
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):
@@ -420,20 +443,94 @@ def html_site(run_marker, tmp_path_factory):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    @contextlib.contextmanager
+    def running():
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    return running()
 
 
-def test_the_static_pages_open_from_their_index_and_every_link_resolves(browser, html_site):
-    context = browser.new_context()
-    # The pages load MathJax and the widget manager from a CDN; offline, answer those at once.
-    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+@pytest.fixture(scope="module")
+def html_site(run_marker, tmp_path_factory):
+    """`make html`'s pages, built afresh and served over HTTP on 127.0.0.1 for the browser."""
+    from helpers.course.html_export import export_html
+
+    folder = tmp_path_factory.mktemp("html")
+    export_html(NOTEBOOKS, folder, node_modules=ROOT / "build" / "web" / "node_modules")
+    with serve(folder) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def slides_site(run_marker, tmp_path_factory):
+    """`make slides`' decks, from copies of the notebooks given their slide metadata (a no-op
+    once `make slide-metadata` has run), served over HTTP on 127.0.0.1."""
+    from helpers.course.slides import annotate_files, build_slides
+
+    notebooks = tmp_path_factory.mktemp("slide-notebooks")
+    for path in NOTEBOOKS:
+        shutil.copy(path, notebooks / path.name)
+    copies = sorted(notebooks.glob("*.ipynb"))
+    annotate_files(copies)
+    folder = tmp_path_factory.mktemp("slides")
+    build_slides(copies, folder, node_modules=ROOT / "build" / "web" / "node_modules")
+    with serve(folder) as url:
+        yield url
+
+
+def offline_context(browser, **kwargs):
+    """A browser context that lets only requests to 127.0.0.1 through, and lists the others."""
+    context = browser.new_context(**kwargs)
+    context.left_the_machine = []
+
+    def route(route):
+        host = urlsplit(route.request.url).hostname
+        if route.request.url.startswith("data:") or host == "127.0.0.1":
+            route.continue_()
+        else:
+            context.left_the_machine.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    return context
+
+
+def wait_for_mathjax(page, timeout=30_000):
+    """Wait until MathJax (2.7, from the pages' _static folder) has typeset the page."""
+    page.wait_for_function("window.MathJax && MathJax.isReady === true", timeout=timeout)
+    page.evaluate("() => new Promise(done => MathJax.Hub.Queue(done))")
+
+
+RAW_MATH = """root => {
+    // text a reader sees, without MathJax's own script elements holding the TeX
+    const copy = root.cloneNode(true);
+    copy.querySelectorAll('script, .MathJax_Preview, pre, code').forEach(e => e.remove());
+    return copy.textContent;
+}"""
+
+
+def assert_formulas_typeset(page, root_selector, label):
+    roots = page.locator(root_selector)
+    text = "".join(roots.nth(i).evaluate(RAW_MATH) for i in range(roots.count()))
+    assert "$$" not in text and "\\begin{" not in text, f"{label}: a formula shows as TeX"
+    for raw in re.findall(r"(?<![\w$])\$[^$\s][^$]{0,80}\$(?![\w$])", text):
+        assert not re.search(r"[\\^_{}]", raw), f"{label}: inline formula not typeset: {raw}"
+    return page.locator(".MathJax_CHTML").count()
+
+
+def _has_math(nb):
+    return any("$" in c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_the_static_pages_work_offline_and_every_link_resolves(browser, html_site):
+    context = offline_context(browser)
     page = context.new_page()
     try:
         response = page.goto(html_site + "index.html")
@@ -441,10 +538,32 @@ def test_the_static_pages_open_from_their_index_and_every_link_resolves(browser,
         pages = page.locator("a").evaluate_all("links => links.map(a => a.href)")
         assert len(pages) == len(NOTEBOOKS)
         ids, links = {}, {}  # per page: the ids of its elements, its links within the site
-        for url in pages:
-            response = page.goto(url, wait_until="domcontentloaded")  # not the CDN scripts
+        screenshots = screenshot_dir()
+        for url, notebook in zip(pages, NOTEBOOKS, strict=True):
+            response = page.goto(url)
             assert response.ok, f"{url}: HTTP {response.status}"
             assert page.locator(".jp-Notebook").count(), f"{url} is not a notebook page"
+            stored = nbformat.read(notebook, as_version=4)
+            wait_for_mathjax(page)
+            typeset = assert_formulas_typeset(page, ".jp-RenderedMarkdown", notebook.name)
+            assert typeset or not _has_math(stored), f"{notebook.name}: no formula typeset"
+            # Every stored picture (explorers' static pictures among them) is shown, with alt text.
+            pictures = sum(
+                "image/png" in o.get("data", {})
+                for c in stored.cells
+                if c.cell_type == "code"
+                for o in c.outputs
+            )
+            images = page.locator(".jp-OutputArea-output img")
+            assert images.count() == pictures, f"{notebook.name}: {pictures} pictures stored"
+            for i in range(images.count()):
+                image = images.nth(i)
+                assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+                assert image.get_attribute("alt"), f"{notebook.name}: image {i} has no alt"
+            if widget_outputs(stored) and notebook.name == "09_self_check_quiz.ipynb":
+                # the quiz's stored widgets, drawn by the widget manager from _static
+                page.locator(".widget-radio-box, .widget-checkbox").first.wait_for()
+            page.screenshot(path=screenshots / f"html-{notebook.stem}.png")
             ids[url] = set(page.locator("[id]").evaluate_all("els => els.map(e => e.id)"))
             links[url] = set(
                 page.locator("a[href]").evaluate_all(
@@ -464,8 +583,78 @@ def test_the_static_pages_open_from_their_index_and_every_link_resolves(browser,
                 if fragment:  # ids may be stored percent-encoded; browsers match both
                     assert {fragment, unquote(fragment)} & ids[target], f"{url}: no anchor {link}"
         assert between >= len(NOTEBOOKS), f"only {between} links between pages were checked"
+        assert context.left_the_machine == [], context.left_the_machine
     finally:
         context.close()
+
+
+def test_every_slide_deck_opens_offline_with_formulas_typeset(browser, slides_site):
+    context = offline_context(browser, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(slides_site + "index.html")
+        decks = page.locator("a").evaluate_all("links => links.map(a => a.href)")
+        assert len(decks) == len(NOTEBOOKS)
+        screenshots = screenshot_dir()
+        for url, notebook in zip(decks, NOTEBOOKS, strict=True):
+            assert page.goto(url).ok
+            page.locator(".reveal.ready").wait_for()  # reveal.js initialized
+            wait_for_mathjax(page)
+            stored = nbformat.read(notebook, as_version=4)
+            typeset = assert_formulas_typeset(page, ".reveal .slides", notebook.name)
+            assert typeset or not _has_math(stored), f"{notebook.name}: no formula typeset"
+            assert page.locator(".reveal .slides > section").count() >= 3, notebook.name
+            assert page.locator("aside.notes").count(), f"{notebook.name}: no speaker notes"
+            if notebook.name == "03_batchnorm_from_scratch.ipynb":
+                slides, fragments, formulas = step_through(page, screenshots / "slides-03")
+                print(f"03's deck: {slides} slides, {fragments} fragments, {formulas} formulas")
+        assert context.left_the_machine == [], context.left_the_machine
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+PRESENT_FORMULA_WIDTHS = (  # speaker notes are not on the slide
+    "[...document.querySelectorAll('section.present .MathJax_CHTML')]"
+    ".filter(e => !e.closest('aside.notes')).map(e => e.getBoundingClientRect().width)"
+)
+LEAF_SLIDES = (  # the slides reveal.js counts: sections without sections inside
+    "[...document.querySelectorAll('.reveal .slides section')]"
+    ".filter(s => !s.querySelector('section'))"
+)
+
+
+def step_through(page, screenshots: Path):
+    """Press Space (reveal.js: next) through the whole deck, fragments included; every slide
+    must be reached. Screenshots of every eighth step."""
+    screenshots.mkdir(parents=True, exist_ok=True)
+    total = page.evaluate(f"{LEAF_SLIDES}.length")
+    fragments = page.locator(".reveal .slides .fragment").count()
+    seen, formulas = set(), 0
+    for step in range(total + fragments + 5):
+        seen.add(page.evaluate(f"{LEAF_SLIDES}.findIndex(s => s.classList.contains('present'))"))
+        # reveal.js asks MathJax to redraw the slide shown, after the slide changed; then every
+        # formula on it has a size (a blank one would not).
+        try:
+            page.wait_for_function(
+                f"() => {PRESENT_FORMULA_WIDTHS}.every(w => w > 0)", timeout=10_000
+            )
+        except Exception:
+            page.screenshot(path=screenshots / f"blank-formula-{step:03d}.png")
+            raise AssertionError(f"step {step}: a formula stays blank") from None
+        widths = page.evaluate(PRESENT_FORMULA_WIDTHS)
+        formulas += len(widths)
+        if step % 8 == 0:
+            page.screenshot(path=screenshots / f"step-{step:03d}.png")
+        if len(seen - {-1}) == total:
+            break
+        page.keyboard.press("Space")
+        page.wait_for_timeout(100)  # the slide transition is off; reveal.js then redraws
+    assert len(seen - {-1}) == total, f"reached {len(seen - {-1})} of {total} slides"
+    assert formulas, "no formula on any slide"
+    return total, fragments, formulas
 
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])

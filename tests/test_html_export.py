@@ -1,3 +1,4 @@
+import logging
 import re
 from urllib.parse import unquote
 
@@ -37,8 +38,20 @@ def test_the_index_escapes_titles():
 
 
 @pytest.mark.slow
-def test_every_notebook_becomes_a_page_linked_from_the_index(tmp_path):
-    written = export_html(NOTEBOOKS, tmp_path)
+def test_every_notebook_becomes_a_page_linked_from_the_index(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        written = export_html(NOTEBOOKS, tmp_path)
+    # Every picture has alternative text (nbconvert warns otherwise and writes a placeholder).
+    assert not [r for r in caplog.records if "Alternative text" in r.getMessage()]
+    for page in written:
+        text = page.read_text()
+        assert "No description has been provided" not in text, page.name
+        # Nothing is loaded from the web: every script and style sheet is beside the pages.
+        loads = re.findall(r'<(?:script|link|img)[^>]*\b(?:src|href)="([^"]*)"', text)
+        remote = [url for url in loads if re.match(r"(https?:)?//", url)]
+        assert not remote, f"{page.name} loads {remote}"
+        for url in {u.split("?")[0] for u in loads if not u.startswith(("data:", "#"))}:
+            assert (tmp_path / url).is_file(), f"{page.name} loads {url}: not written"
     assert [p.name for p in written] == [f"{p.stem}.html" for p in NOTEBOOKS] + ["index.html"]
     index = (tmp_path / "index.html").read_text()
     assert re.findall(r'href="([^"]+)"', index) == [f"{p.stem}.html" for p in NOTEBOOKS]

@@ -28,7 +28,13 @@ def _read(path):
 
 
 def _markdown(nb):
-    return [c.source for c in nb.cells if c.cell_type == "markdown"]
+    """The markdown a reader reads: speaker-notes cells (slides only, collapsed) left out."""
+    notes = {"slide_type": "notes"}
+    return [
+        c.source
+        for c in nb.cells
+        if c.cell_type == "markdown" and c.metadata.get("slideshow") != notes
+    ]
 
 
 def _code(nb):
@@ -281,3 +287,72 @@ def test_each_check_cell_directly_follows_its_exercise():
                 assert after.metadata.get("nbgrader", {}).get("grade_id") == (
                     f"check_{meta['grade_id']}"
                 ), f"{path.name}: no check right after {meta['grade_id']}"
+
+
+# --- slides, pictures without a kernel, alternative text (issue 23) ----------------------------
+# Slide metadata and notes cells come from `make slide-metadata`; pictures and alternative text
+# from re-executing (`make notebooks`): these fail until both have run on a changed notebook.
+
+
+def _slide_type(cell):
+    return cell.metadata.get("slideshow", {}).get("slide_type")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_a_slide_type_and_headings_start_slides(path):
+    from helpers.course.slides import SLIDE_TYPES, heading_levels
+
+    nb = _read(path)
+    hint = f"{path.name}: run `make slide-metadata`"
+    for cell in nb.cells:
+        assert _slide_type(cell) in SLIDE_TYPES, f"{hint}; no slide type on:\n{cell.source[:80]}"
+        levels = [level for level, _ in heading_levels(cell.source)]
+        if cell.cell_type == "markdown" and levels and min(levels) <= 2:
+            assert _slide_type(cell) == "slide", f"{hint}; heading not a slide:\n{cell.source[:80]}"
+        if cell.cell_type == "code" and "setup_notebook(" in cell.source:
+            assert _slide_type(cell) == "skip", f"{path.name}: the set-up cell is on a slide"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_section_has_speaker_notes_right_after_its_heading(path):
+    from helpers.course.slides import NOTES_KEY, heading_levels
+
+    nb = _read(path)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        sections = [text for level, text in heading_levels(cell.source) if level == 2]
+        sections = [s for s in sections if not s.lower().startswith("summary")]
+        after = nb.cells[index + 1 : index + 1 + len(sections)]
+        found = [c.metadata.get("course", {}).get(NOTES_KEY) for c in after]
+        assert found == sections, f"{path.name}: no speaker notes for {sections}"
+        assert all(_slide_type(c) == "notes" for c in after)
+
+
+def _image_outputs(nb):
+    return [
+        (cell, output)
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_stored_picture_has_alternative_text(path):
+    for cell, output in _image_outputs(_read(path)):
+        alt = output.get("metadata", {}).get("image/png", {}).get("alt", "")
+        assert alt.strip(), f"{path.name}: a picture without alt text (re-execute):\n{cell.source}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_explorer_stores_its_picture_beside_the_widget(path):
+    widget_view = "application/vnd.jupyter.widget-view+json"
+    for cell in _code(_read(path)):
+        if not re.search(r"(?<!def )(?<!import )\bfigure_explorer\(", cell.source):
+            continue
+        bundles = [o.get("data", {}) for o in cell.outputs]
+        assert any(widget_view in d and "image/png" in d for d in bundles), (
+            f"{path.name}: an explorer without its static picture (re-execute):\n{cell.source}"
+        )

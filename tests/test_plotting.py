@@ -65,3 +65,50 @@ def test_figure_explorer_redraws_when_a_control_moves():
 def test_figure_explorer_rejects_bad_arguments(draw, controls, error):
     with pytest.raises(error):
         figure_explorer(draw, controls)
+
+
+def test_describe_figure_reads_titles_axes_scales_and_legends():
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import describe_figure, set_alt_text
+
+    fig, (left, right) = plt.subplots(1, 2)
+    left.plot([1, 2], [3, 4], label="with BN")
+    left.plot([1, 2], [3, 5], label="without BN")
+    left.set(title="Cost", xlabel="epoch", ylabel="cost", yscale="log")
+    left.legend()
+    right.imshow(np.zeros((3, 3)))
+    right.set_title("confusion matrix")
+    fig.suptitle("Training")
+    assert describe_figure(fig) == (
+        "Figure: Training. A line plot titled 'Cost'; x: epoch; y: cost (log scale); "
+        "legend: with BN, without BN. An image titled 'confusion matrix'."
+    )
+    gallery = show_digits(np.zeros((12, 8, 8)), np.arange(12) % 10, title="Digits")
+    assert describe_figure(gallery).startswith("Figure: Digits. A gallery of 12 images, titled 0")
+    assert describe_figure(plt.figure()) == "A figure without titles or labels."
+    assert describe_figure(set_alt_text(fig, "Two panels.")) == "Two panels."
+    plt.close("all")
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        describe_figure("not a figure")
+    with pytest.raises(ValueError, match="text must be"):
+        set_alt_text(gallery, " ")
+
+
+def test_an_explorer_displays_as_widget_and_static_picture_with_alt_text():
+    import base64
+
+    def draw(fig, level):
+        fig.subplots().plot([0, 1], [0, level])
+        fig.axes[0].set(title=f"level {level}", xlabel="x", ylabel="y")
+
+    slider = widgets.FloatSlider(value=1.0, min=0, max=5)
+    box = figure_explorer(draw, {"level": slider})
+    data, metadata = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert base64.b64decode(data["image/png"]) == bytes(box.children[-1].value)
+    assert metadata == {"image/png": {"alt": "A line plot titled 'level 1.0'; x: x; y: y."}}
+    slider.value = 2.0  # the static copy is the picture at the time of display
+    data, metadata = box._repr_mimebundle_()
+    assert base64.b64decode(data["image/png"]) == bytes(box.children[-1].value)
+    assert "level 2.0" in metadata["image/png"]["alt"]

@@ -186,17 +186,24 @@ def test_the_widgets_grade_explain_link_and_keep_score(questions):
 
     single = quiz.show("first")
     single.check()
-    assert "Choose an answer first" in single.children[-1].value
+    assert "Choose an answer first" in single.feedback.value
+    assert single.link.outputs == ()
     single.choices[0].value = 0
     single.check()
-    feedback = single.children[-1].value
+    feedback = single.feedback.value
     assert "Right." in feedback and "Because." in feedback
-    assert "href='01_tuning_process.ipynb#1.-Which-hyperparameters-matter-most'" in feedback
+    # The link is an output of its own, so JupyterLab's link handling opens the section.
+    (link,) = single.link.outputs
+    assert link["output_type"] == "display_data"
+    assert (
+        "href='01_tuning_process.ipynb#heading=1.-Which-hyperparameters-matter-most'"
+        in link["data"]["text/html"]
+    )
 
     several = quiz.show("second")
     several.choices[0].value = True
     several.check()
-    assert "Partly right" in several.children[-1].value
+    assert "Partly right" in several.feedback.value
     assert "Score: 1.5 of 2" in quiz.summary.value
     assert "2 of 2 questions checked" in quiz.summary.value
 

@@ -68,3 +68,24 @@ def test_seed_of_wrong_type_is_a_type_error(seed):
 def test_tensorflow_flag_must_be_a_bool():
     with pytest.raises(TypeError, match="tensorflow must be True or False"):
         helpers.setup_notebook(0, tensorflow="yes")
+
+
+def test_figures_shown_in_ipython_carry_alt_text():
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    from helpers import describe_figures_on_display
+
+    assert not describe_figures_on_display()  # no IPython shell: nothing to wrap
+    shell = InteractiveShell.instance()
+    try:
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(Figure, lambda fig: "iVBORw0KGgo=")  # what the inline backend registers
+        assert describe_figures_on_display() and describe_figures_on_display()  # wraps once
+        fig, ax = plt.subplots()
+        ax.set(title="Cost", xlabel="epoch")
+        assert png(fig) == ("iVBORw0KGgo=", {"alt": "A panel titled 'Cost'; x: epoch."})
+        plt.close(fig)
+    finally:
+        InteractiveShell.clear_instance()

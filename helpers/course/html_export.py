@@ -5,9 +5,11 @@ one page per notebook (nbconvert's ``lab`` template, pictures embedded) and an `
 listing them. Links from one notebook to another are rewritten from ``.ipynb`` to ``.html`` so
 they work between the pages; anchors are kept (nbconvert and JupyterLab name headings alike).
 
-Formulas (MathJax) and the widgets' stored state are drawn by scripts nbconvert loads from a
-CDN, so those need a network connection when the pages are viewed; text, code, printed output
-and plots do not.
+The pages work with no network: MathJax (formulas), require.js and the widgets' HTML manager
+(the stored widgets, such as the quiz's questions) are copied from npm packages into
+``<out>/_static/`` (``make web-assets`` installs them; :mod:`helpers.course.web_assets`).
+An explorer's output carries a static picture beside the widget view; the pages show that
+picture (a stored widget cannot redraw without a kernel). Every image has alternative text.
 """
 
 from __future__ import annotations
@@ -30,13 +32,43 @@ def link_pattern(names) -> re.Pattern:
     return re.compile(rf"(?<![\w./-])({alternatives})\.ipynb(?=[#)\"'\s]|$)")
 
 
-def rewrite_links(nb, names):
-    """Point markdown links to the other notebooks at their HTML pages (in place; returns nb)."""
+def rewrite_links(nb, names, suffix: str = ".html"):
+    """Point markdown links to the other notebooks at their pages, ``<stem><suffix>`` (in place;
+    returns nb)."""
     pattern = link_pattern(names)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = pattern.sub(r"\1.html", cell.source)
+            cell.source = pattern.sub(lambda m: m.group(1) + suffix, cell.source)
     return nb
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def prefer_static_pictures(nb):
+    """Drop the widget view from outputs that also carry a picture (explorers; in place).
+
+    Without a kernel a stored explorer cannot redraw, and its picture is what a reader needs.
+    """
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and "image/png" in data:
+                del data[WIDGET_VIEW]
+    return nb
+
+
+def check_paths(paths) -> list[Path]:
+    """``paths`` as a list of ``.ipynb`` paths; TypeError/ValueError naming a bad argument."""
+    if isinstance(paths, (str, os.PathLike)) or not hasattr(paths, "__iter__"):
+        raise TypeError(f"paths must be a list of notebook paths, got {type(paths).__name__}")
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("paths must name at least one notebook")
+    wrong = [str(p) for p in paths if p.suffix != ".ipynb"]
+    if wrong:
+        raise ValueError(f"paths must be .ipynb files, got {', '.join(wrong)}")
+    return paths
 
 
 def notebook_title(nb, fallback: str) -> str:
@@ -49,8 +81,20 @@ def notebook_title(nb, fallback: str) -> str:
     return fallback
 
 
-def index_page(entries) -> str:
-    """The HTML of index.html: ``entries`` is a list of (page file name, title)."""
+def index_page(entries, what: str = "pages") -> str:
+    """The HTML of index.html: ``entries`` is a list of (page file name, title); ``what`` is
+    ``"pages"`` or ``"slides"``."""
+    if what not in ("pages", "slides"):
+        raise ValueError(f"what must be 'pages' or 'slides', got {what!r}")
+    intro = {
+        "pages": "Every notebook of the week with the outputs it stores, as static pages: nothing "
+        "here runs code. To run and change the code, open the notebooks in JupyterLab "
+        "(<code>make lab</code>). The pages need no network connection.",
+        "slides": "Every notebook of the week as a slide deck with its stored outputs: arrow keys "
+        "move (down for a slide's details), <kbd>s</kbd> opens the speaker notes. To run the "
+        "code during a walkthrough, use the live slideshow in JupyterLab (README).",
+    }
+    heading = {"pages": "the notebooks", "slides": "the notebooks as slides"}
     items = "\n".join(
         f'    <li><a href="{html.escape(page)}">{html.escape(title)}</a></li>'
         for page, title in entries
@@ -59,7 +103,7 @@ def index_page(entries) -> str:
 <html lang="en">
 <head>
   <meta charset="utf-8">
-  <title>Improving Deep Neural Networks, week 3: the notebooks</title>
+  <title>Improving Deep Neural Networks, week 3: {heading[what]}</title>
   <style>
     body {{ font-family: sans-serif; max-width: 46em; margin: 2em auto; line-height: 1.5; }}
     li {{ margin: 0.3em 0; }}
@@ -67,9 +111,7 @@ def index_page(entries) -> str:
 </head>
 <body>
   <h1>Improving Deep Neural Networks, week 3</h1>
-  <p>Every notebook of the week with the outputs it stores, as static pages: nothing here runs
-  code. To run and change the code, open the notebooks in JupyterLab (<code>make lab</code>).
-  Formulas and widgets are drawn by scripts loaded from the web, so they need a connection.</p>
+  <p>{intro[what]}</p>
   <ol start="0">
 {items}
   </ol>
@@ -78,30 +120,31 @@ def index_page(entries) -> str:
 """
 
 
-def export_html(paths, out_dir) -> list[Path]:
+def export_html(paths, out_dir, *, node_modules=None) -> list[Path]:
     """Write one HTML page per notebook in ``paths`` and ``index.html`` into ``out_dir``.
 
+    The scripts the pages load are copied from ``node_modules`` (default
+    ``build/web/node_modules``, see :mod:`helpers.course.web_assets`) into ``out_dir/_static``.
     Returns the written files, index last. Raises ``TypeError``/``ValueError`` naming a bad
-    argument, ``FileNotFoundError`` for a missing notebook.
+    argument, ``FileNotFoundError`` for a missing notebook or package.
     """
     from nbconvert import HTMLExporter
 
-    if isinstance(paths, (str, os.PathLike)) or not hasattr(paths, "__iter__"):
-        raise TypeError(f"paths must be a list of notebook paths, got {type(paths).__name__}")
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise ValueError("paths must name at least one notebook")
-    wrong = [str(p) for p in paths if p.suffix != ".ipynb"]
-    if wrong:
-        raise ValueError(f"paths must be .ipynb files, got {', '.join(wrong)}")
+    from helpers.course import web_assets
+
+    paths = check_paths(paths)
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"notebook not found: {', '.join(missing)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    urls = web_assets.install(out_dir, node_modules=node_modules)
 
-    exporter = HTMLExporter(template_name=TEMPLATE)
+    exporter = HTMLExporter(template_name=TEMPLATE, **web_assets.exporter_settings(urls))
     names = {p.stem for p in paths}
     written, entries = [], []
     for path in sorted(paths):
-        nb = rewrite_links(read_notebook(path), names)
+        nb = prefer_static_pictures(rewrite_links(read_notebook(path), names))
         title = notebook_title(nb, path.stem)
         body, _resources = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
         page = out_dir / f"{path.stem}.html"
@@ -117,9 +160,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Export the notebooks to static HTML pages.")
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("build/html"), help="output folder")
+    parser.add_argument("--node-modules", type=Path, default=None, help="npm packages folder")
     args = parser.parse_args(argv)
     try:
-        written = export_html(args.notebooks, args.out)
+        written = export_html(args.notebooks, args.out, node_modules=args.node_modules)
     except (ValueError, FileNotFoundError) as error:
         print(f"✗ {error}", file=sys.stderr)
         return 1
