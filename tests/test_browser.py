@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.server
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys

@@ -128,7 +128,8 @@ def section_notes(cells, start: int, heading: str) -> str:
             parts.append(following[0][1])
             if len(following) > 1:
                 break
-    section = "\n\n".join(parts)
+    # hints (<details> blocks) belong to the exercise, not to what the section says
+    section = re.sub(r"<details>.*?</details>", "", "\n\n".join(parts), flags=re.S)
     remember = [m.group(1).strip() for m in _REMEMBER.finditer(section)]
     if remember:
         body = "\n".join(f"- {' '.join(point.split())}" for point in remember)
