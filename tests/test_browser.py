@@ -617,8 +617,10 @@ def test_every_slide_deck_opens_offline_with_formulas_typeset(browser, slides_si
         context.close()
 
 
-PRESENT_FORMULA_WIDTHS = (  # speaker notes are not on the slide
-    "[...document.querySelectorAll('section.present .MathJax_CHTML')]"
+# The slide shown: reveal.js also marks a vertical stack "present", and the stack's other
+# sub-slides are hidden (their formulas have no size); speaker notes are not on the slide.
+PRESENT_FORMULA_WIDTHS = (
+    "[...document.querySelectorAll('section.present:not(.stack) .MathJax_CHTML')]"
     ".filter(e => !e.closest('aside.notes')).map(e => e.getBoundingClientRect().width)"
 )
 LEAF_SLIDES = (  # the slides reveal.js counts: sections without sections inside
