@@ -162,8 +162,14 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/html"), help="output folder")
     parser.add_argument("--node-modules", type=Path, default=None, help="npm packages folder")
     args = parser.parse_args(argv)
+    return report_pages(export_html, args.notebooks, args.out, node_modules=args.node_modules)
+
+
+def report_pages(write, *args, **kwargs) -> int:
+    """Run ``write`` (export_html or slides.build_slides); print a ✓ line per page written, or
+    the error in one ✗ line. Return the command's exit status."""
     try:
-        written = export_html(args.notebooks, args.out, node_modules=args.node_modules)
+        written = write(*args, **kwargs)
     except (ValueError, FileNotFoundError) as error:
         print(f"✗ {error}", file=sys.stderr)
         return 1

@@ -310,14 +310,9 @@ def main(argv=None) -> int:
         parser.error(f"no such notebook: {', '.join(missing)}")
     if args.command == "annotate":
         return annotate_files(args.notebooks, force=args.force)
-    try:
-        written = build_slides(args.notebooks, args.out, node_modules=args.node_modules)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"✗ {error}", file=sys.stderr)
-        return 1
-    for page in written:
-        print(f"✓ {page}")
-    return 0
+    from helpers.course.html_export import report_pages
+
+    return report_pages(build_slides, args.notebooks, args.out, node_modules=args.node_modules)
 
 
 if __name__ == "__main__":
