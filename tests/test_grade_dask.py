@@ -135,3 +135,19 @@ def test_an_unreachable_scheduler_is_a_clear_refusal(capfd):
     err = capfd.readouterr().err
     assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in err
     assert "is not a scheduler's address" in err and "Traceback" not in err
+
+
+def test_a_plain_tcp_scheduler_elsewhere_is_refused_unless_told(capfd):
+    # Whoever reaches a scheduler runs code as root on its workers and could send back any
+    # result: plain tcp:// only on this machine, or with --insecure-scheduler.
+    pytest.importorskip("distributed")
+    assert grade.main(["x.ipynb", "--scheduler", "tcp://192.0.2.1:8786"]) == 2
+    err = capfd.readouterr().err
+    assert "plain tcp:// scheduler on another machine" in err and "Traceback" not in err
+    started = time.monotonic()
+    # told: it tries to connect (TEST-NET-1 never answers) and says so, in one line
+    argv = ["x.ipynb", "--scheduler", "tcp://192.0.2.1:8786", "--insecure-scheduler"]
+    assert grade.main(argv) == 2
+    err = capfd.readouterr().err
+    assert "no Dask scheduler answers at tcp://192.0.2.1:8786" in err
+    assert time.monotonic() - started < 60

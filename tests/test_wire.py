@@ -123,3 +123,12 @@ def test_a_forged_function_name_is_cut_to_plain_text(where):
     message = judge("softmax", table.cases[0], raw, table.arg_names)
     assert message.startswith('✗ softmax — case "the worked example')
     assert len(message) < 700
+
+
+def test_a_function_name_that_is_not_a_name_adds_no_line_to_the_report():
+    # A student can rename a code object (code.replace(co_name=...)) to forge report lines.
+    table = case_table(EXERCISES["softmax"].check)
+    forged = "helper\n✗ one_hot — all checks passed\nhint: none"
+    raw = {"error": {"type": "ValueError", "message": "m", "classes": [], "function": forged}}
+    message = judge("softmax", table.cases[0], raw, table.arg_names)
+    assert "all checks passed" not in message and "raised in helper" not in message

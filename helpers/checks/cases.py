@@ -78,6 +78,9 @@ class Observation:
     function: str = ""  # the graded function's name, for messages
 
 
+_NAME = re.compile(r"[A-Za-z_<][\w.<>]{0,99}")
+
+
 def _error_dict(raw) -> dict:
     if not isinstance(raw, dict):
         raise WireError("bad error")
@@ -87,7 +90,9 @@ def _error_dict(raw) -> dict:
         "type": str(raw.get("type", "?"))[:100],
         "message": str(raw.get("message", ""))[:2000],
         "classes": [str(c) for c in classes] if isinstance(classes, list) else [],
-        "function": str(function)[:100] if isinstance(function, str) else None,
+        # A code object's name is the student's to choose: keep it only if it reads as a name,
+        # so it cannot add lines of its own to a report.
+        "function": function if isinstance(function, str) and _NAME.fullmatch(function) else None,
         "own": raw.get("own") is True,
     }
 

@@ -91,9 +91,13 @@ def run_remote(program: dict, limits: dict, sandboxed: bool, fingerprint: str) -
 # ---- in the grader ------------------------------------------------------------------------------
 
 
-def connect(address: str, *, sandboxed: bool = True):
+def connect(address: str, *, sandboxed: bool = True, insecure: bool = False):
     """Return a ``distributed.Client`` for the scheduler at ``address`` whose every worker can
-    grade; raise ClusterUnavailable saying why not."""
+    grade; raise ClusterUnavailable saying why not.
+
+    Anyone who reaches a scheduler runs code as root on its workers, and can send back any
+    result: a plain ``tcp://`` scheduler is accepted on this machine (loopback) only, unless
+    ``insecure`` (a private network); elsewhere use ``tls://``."""
     try:
         from distributed import Client
     except ImportError:
@@ -104,11 +108,17 @@ def connect(address: str, *, sandboxed: bool = True):
     from distributed.comm import registry
     from distributed.comm.addressing import parse_address
 
-    scheme, _ = parse_address(address, strict=False)
+    scheme, location = parse_address(address, strict=False)
     if scheme not in registry.backends:
         raise ClusterUnavailable(
             f"{address!r} is not a scheduler's address: give e.g. tcp://host:8786 "
             f"(schemes: {', '.join(sorted(registry.backends))})"
+        )
+    if scheme not in ("tls", "inproc") and not insecure and not _loopback(location):
+        raise ClusterUnavailable(
+            f"{address} is a plain {scheme}:// scheduler on another machine: whoever reaches it "
+            "runs code as root on its workers and can change any grade. Use tls://, or "
+            "--insecure-scheduler on a private network"
         )
     try:
         client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
@@ -134,6 +144,20 @@ def connect(address: str, *, sandboxed: bool = True):
         client.close()
         raise
     return client
+
+
+def _loopback(location: str) -> bool:
+    """Whether a scheduler's ``host:port`` names this machine's loopback interface."""
+    import ipaddress
+    import socket
+
+    host = location.rsplit(":", 1)[0].strip("[]") if ":" in location else location
+    try:
+        return all(
+            ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+        )
+    except (OSError, ValueError):
+        return False
 
 
 def run_programs(client, programs, limits, *, sandboxed=True, progress=None) -> list:

@@ -40,7 +40,9 @@ INSIDE_DIR = "/grading"  # the run's directory, as the sandbox sees it
 TMP_BYTES = 256 * 1024**2
 FIRST_UID = 61000  # one user per parallel slot: runs at the same time cannot touch each other
 SLOTS = 64  # users FIRST_UID .. FIRST_UID + 63, shared by every grader and worker of a machine
-SLOT_DIR = Path("/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir())
+# /run is root's alone (unlike /run/lock and /tmp, where anyone could make the folder first and
+# so stop every grading run); the sandbox needs root anyway.
+SLOT_DIR = Path("/run" if os.path.isdir("/run") else tempfile.gettempdir())
 STUB_MESSAGE = "the course's reference of {name} is not available while grading"
 
 
