@@ -300,12 +300,17 @@ def _slide_type(cell):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_cell_has_a_slide_type_and_headings_start_slides(path):
-    from helpers.course.slides import SLIDE_TYPES, heading_levels
+    from helpers.course.slides import SLIDE_TYPES, heading_levels, heading_line_numbers
 
     nb = _read(path)
     hint = f"{path.name}: run `make slide-metadata`"
     for cell in nb.cells:
         assert _slide_type(cell) in SLIDE_TYPES, f"{hint}; no slide type on:\n{cell.source[:80]}"
+        # a slide (and a link to the section) starts at its heading, not in the section before
+        if cell.cell_type == "markdown":
+            assert heading_line_numbers(cell.source.strip()) in ([], [0]), (
+                f"{hint}; a heading is not on its cell's first line:\n{cell.source[:80]}"
+            )
         levels = [level for level, _ in heading_levels(cell.source)]
         if cell.cell_type == "markdown" and levels and min(levels) <= 2:
             assert _slide_type(cell) == "slide", f"{hint}; heading not a slide:\n{cell.source[:80]}"

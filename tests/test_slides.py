@@ -83,7 +83,8 @@ def test_the_rules_give_each_cell_its_slide_type():
         "subslide",  # ### heading
         "subslide",  # a long derivation
         "subslide",  # a long code cell
-        "slide",  # what to remember of 1, then ## 2.
+        "-",  # what to remember of 1: still section 1's slide
+        "slide",  # ## 2., split off into a cell of its own
         "notes",
         "-",
         "skip",  # setup_notebook
@@ -127,10 +128,41 @@ def test_notes_follow_their_section_when_the_text_changes():
     nb.cells[11].source = nb.cells[11].source.replace("**What to remember:**", "Recap:")
     annotate(nb)
     assert "- A new opening sentence." in notes(nb)[0].source
-    nb.cells = [c for c in nb.cells if not c.source.startswith("```")]  # section 2 loses text
-    nb.cells[11].source = "Recap."  # and its heading
+    nb.cells = [c for c in nb.cells if not c.source.startswith(("```", "## 2."))]  # section 2 gone
     annotate(nb)
     assert [c.metadata["course"]["notes_for"] for c in notes(nb)] == ["1. The softmax"]
+
+
+def test_every_heading_starts_a_cell_of_its_own():
+    nb = lesson()
+    nb.cells[7].source = "Text before.\n\n### Hard max\n\nText.\n```\n## not a heading\n```"
+    nb.cells[7].metadata["tags"] = ["keep-me"]
+    annotate(nb)
+    index = next(i for i, c in enumerate(nb.cells) if c.source == "Text before.")
+    before, heading = nb.cells[index], nb.cells[index + 1]
+    assert heading.source == "### Hard max\n\nText.\n```\n## not a heading\n```"
+    assert heading.id.startswith("sec-") and heading.id != before.id
+    assert heading.metadata["tags"] == ["keep-me"]  # metadata copied, slide type by rule
+    assert [slide_types(nb)[index], slide_types(nb)[index + 1]] == ["-", "subslide"]
+    section_2 = next(c for c in nb.cells if c.source.startswith("## 2. Cost"))
+    assert section_2.source == "## 2. Cost"
+    assert nbformat.validate(nb) is None  # ids are unique and well formed
+    assert all(
+        not any(line.startswith("#") for line in c.source.splitlines()[1:])
+        for c in nb.cells
+        if c.cell_type == "markdown" and "```" not in c.source
+    )
+
+
+def test_an_nbgrader_cell_is_not_split():
+    nb = lesson()
+    nb.cells[4].source = "Exercise: write `softmax(Z)`.\n\n### Hints"
+    nb.cells[4].metadata["nbgrader"] = dict(CHECK["nbgrader"], grade=False, grade_id="task")
+    kept = annotate(nb)
+    assert kept == [
+        f"cell {nb.cells[5].id!r}: a heading not on its first line; nbgrader cell left whole"
+    ]
+    assert nb.cells[5].source.endswith("### Hints")
 
 
 def test_annotate_files_writes_atomically_and_only_on_change(tmp_path, capsys):

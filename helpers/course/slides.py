@@ -6,6 +6,9 @@
 ``annotate`` gives every cell a ``slideshow.slide_type`` by rule, so the same notebooks drive
 nbconvert's slides (``make slides``) and a live slideshow in JupyterLab (RISE):
 
+- a markdown cell is split so that each heading (levels 1–3) starts its own cell: a slide, and
+  a link to the section (``#cell-id=``), then begin at the heading, not at the end of the
+  section before it (cells with nbgrader metadata are left whole);
 - a markdown cell with a level-1 or level-2 heading starts a slide; one with a level-3 heading,
   a long derivation (display maths over ``LONG_LINES`` lines) or a long code cell starts a
   sub-slide (below the slide, reached with the down arrow);
@@ -31,7 +34,9 @@ and MathJax copied from the npm packages of ``web/package.json`` (``make web-ass
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
+import itertools
 import re
 import sys
 from pathlib import Path
@@ -59,6 +64,70 @@ def heading_levels(source: str) -> list[tuple[int, str]]:
         if match:
             found.append((len(match.group(1)), match.group(2).strip()))
     return found
+
+
+def heading_line_numbers(source: str, max_level: int = 3) -> list[int]:
+    """Indices of the lines of ``source`` that are headings of level ≤ ``max_level``."""
+    found, fenced = [], False
+    for number, line in enumerate(source.splitlines()):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and re.match(rf"^#{{1,{max_level}}}\s+\S", line):
+            found.append(number)
+    return found
+
+
+def _heading_cell_id(heading_line: str, taken: set) -> str:
+    base = "sec-" + hashlib.sha1(heading_line.strip().encode()).hexdigest()[:10]
+    cell_id, n = base, 1
+    while cell_id in taken:
+        n += 1
+        cell_id = f"{base}-{n}"
+    return cell_id
+
+
+def split_at_headings(nb) -> list[str]:
+    """Split markdown cells so that every heading (levels 1–3) starts a cell (in place).
+
+    The text before a heading stays in the original cell (same id and metadata); each heading
+    and what follows it up to the next heading becomes a new cell, with a stable id derived from
+    the heading line (``sec-…``) and the original's metadata minus its slide type, which
+    :func:`annotate` then gives by rule. Returns a message per cell left whole because it holds
+    nbgrader metadata.
+    """
+    kept, cells = [], []
+    taken = {c.get("id") for c in nb.cells}
+    for cell in nb.cells:
+        starts = [] if cell.cell_type != "markdown" else heading_line_numbers(cell.source)
+        lines = cell.source.splitlines()
+        # a heading after blank lines only already starts its cell
+        starts = [n for n in starts if any(line.strip() for line in lines[:n])]
+        if not starts:
+            cells.append(cell)
+            continue
+        if "nbgrader" in cell.metadata:
+            kept.append(
+                f"cell {cell.get('id')!r}: a heading not on its first line; nbgrader "
+                "cell left whole"
+            )
+            cells.append(cell)
+            continue
+        bounds = [0, *starts, len(lines)]
+        pieces = ["\n".join(lines[a:b]).strip("\n") for a, b in itertools.pairwise(bounds)]
+        cell.source = pieces[0]
+        cells.append(cell)
+        for piece in pieces[1:]:
+            new = nbformat.v4.new_markdown_cell(piece)
+            new.id = _heading_cell_id(piece.splitlines()[0], taken)
+            taken.add(new.id)
+            new.metadata = copy.deepcopy(cell.metadata)
+            new.metadata.pop("slideshow", None)
+            new.metadata.get("course", {}).pop("slide_type", None)
+            if not new.metadata.get("course", True):
+                del new.metadata["course"]
+            cells.append(new)
+    nb.cells = cells
+    return kept
 
 
 def _is_solution(cell) -> bool:
@@ -165,7 +234,7 @@ def annotate(nb, *, force: bool = False) -> list[str]:
     """
     if not isinstance(nb, nbformat.NotebookNode) or "cells" not in nb:
         raise TypeError(f"nb must be a notebook (nbformat.NotebookNode), got {type(nb).__name__}")
-    kept = []
+    kept = split_at_headings(nb)
     existing = {c.metadata["course"][NOTES_KEY]: c for c in nb.cells if _is_notes_cell(c)}
     cells = [c for c in nb.cells if not _is_notes_cell(c)]
     # Notes cells: one after each section's heading cell.
