@@ -18,6 +18,7 @@ Nothing is sent anywhere: answers and scores stay in the kernel.
 """
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +29,7 @@ DEFAULT_QUIZ = resources.files("helpers.shipped_data") / "quiz.yaml"
 KINDS = ("single", "multiple")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _NOTEBOOK = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+_CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5's cell id
 NO_CHOICE = "Choose an answer first."
 _FIELDS = {"id", "kind", "question", "options", "explanation", "notebook", "section"}
 
@@ -195,15 +197,44 @@ def _inline(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
-def section_link_output(question: Question) -> dict:
-    """Return a display_data output (nbformat dict) linking to the section that teaches it."""
+def _heading_text(line: str) -> str:
+    return re.sub(r"^#+\s*", "", line).strip()
+
+
+def section_cell_id(notebook_path, section: str):
+    """Return the id of the markdown cell that opens with the heading ``section``, or None.
+
+    None when the notebook is missing or unreadable, or no cell's first line is that heading.
+    """
+    try:
+        cells = json.loads(Path(notebook_path).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for cell in cells:
+        source = "".join(cell.get("source", ""))
+        first = source.lstrip().split("\n", 1)[0]
+        if cell.get("cell_type") == "markdown" and first.startswith("#"):
+            if _heading_text(first) == section:
+                return cell.get("id")
+    return None
+
+
+def section_link_output(question: Question, cell_id=None) -> dict:
+    """Return a display_data output (nbformat dict) linking to the section that teaches it.
+
+    With the ``cell_id`` of the section's heading cell the link is ``#cell-id=…``: JupyterLab
+    finds a cell by id as soon as the notebook is loaded, so a click that opens the notebook
+    lands on the section; a heading is found only once its cell is rendered, too late for a
+    notebook the click has just opened (then it stays at its top). Without a cell id, the link
+    names the heading (``#heading=…``), which works in a notebook already open.
+    """
     if not isinstance(question, Question):
         raise TypeError(f"question must be a Question, got {type(question).__name__}")
+    if cell_id is not None and not (isinstance(cell_id, str) and _CELL_ID.match(cell_id)):
+        raise ValueError(f"cell_id must be an nbformat cell id, got {cell_id!r}")
     text = f"See {question.notebook[:2]}, {question.section}."
-    # "#heading=" makes JupyterLab find the heading in the notebook's text, so the link works
-    # while a notebook just opened is still rendering (a plain "#anchor" is looked up in the
-    # rendered page, and misses there).
-    href = f"{question.notebook}#heading={heading_anchor(question.section)}"
+    target = f"cell-id={cell_id}" if cell_id else f"heading={heading_anchor(question.section)}"
+    href = f"{question.notebook}#{target}"
     return {
         "output_type": "display_data",
         "data": {
@@ -218,14 +249,18 @@ class Quiz:
     """The questions as widgets, and a running score.
 
     ``quiz.show(id)`` returns one question's widget; ``quiz.summary`` is a widget that updates
-    whenever an answer is checked.
+    whenever an answer is checked. ``notebooks_dir`` is where the lessons are (default: the
+    working directory, which is 09's folder in JupyterLab); the links point at their cells.
     """
 
-    def __init__(self, questions):
+    def __init__(self, questions, notebooks_dir=None):
         import ipywidgets as widgets
 
         if not questions or not all(isinstance(q, Question) for q in questions):
             raise TypeError("questions must be a non-empty list of Question (from load_quiz)")
+        if notebooks_dir is not None and not isinstance(notebooks_dir, (str, Path)):
+            raise TypeError(f"notebooks_dir must be a path, got {type(notebooks_dir).__name__}")
+        self.notebooks_dir = Path.cwd() if notebooks_dir is None else Path(notebooks_dir)
         self.questions = {q.id: q for q in questions}
         self.scores = {}
         self.summary = widgets.HTML()
@@ -278,7 +313,8 @@ class Quiz:
                 f"<span style='color:{colour[result.verdict]}'><b>{result.message}</b></span> "
                 f"{_inline(question.explanation)}"
             )
-            link.outputs = (section_link_output(question),)
+            cell_id = section_cell_id(self.notebooks_dir / question.notebook, question.section)
+            link.outputs = (section_link_output(question, cell_id),)
             self._update_summary()
 
         button.on_click(check)
@@ -298,25 +334,34 @@ class Quiz:
 
 
 def check_links(questions, notebooks_dir) -> list:
-    """Return a description of every question whose notebook or section does not exist."""
-    import nbformat
+    """Return a description of every question whose link would not land on its section.
 
+    The notebook must exist and the section must be a heading that opens a markdown cell (the
+    link points at that cell).
+    """
     problems, headings = [], {}
     for question in questions:
         path = Path(notebooks_dir) / question.notebook
         if not path.exists():
             problems.append(f"{question.id}: no notebook {question.notebook}")
             continue
+        if section_cell_id(path, question.section) is not None:
+            continue
         if path not in headings:
-            notebook = nbformat.read(path, as_version=4)
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
             headings[path] = {
-                re.sub(r"^#+\s*", "", line).strip()
-                for cell in notebook.cells
-                if cell.cell_type == "markdown"
-                for line in cell.source.splitlines()
+                _heading_text(line)
+                for cell in cells
+                if cell["cell_type"] == "markdown"
+                for line in "".join(cell["source"]).splitlines()
                 if line.startswith("#")
             }
-        if question.section not in headings[path]:
+        if question.section in headings[path]:
+            problems.append(
+                f"{question.id}: {question.notebook}: heading {question.section!r} does not "
+                "start its cell (run `make slide-metadata`)"
+            )
+        else:
             problems.append(
                 f"{question.id}: {question.notebook} has no heading {question.section!r}"
             )

@@ -34,10 +34,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-# JupyterLab settings for the test server only (never the user's): render every cell so the DOM
-# holds all outputs, and no news pop-up over the menus.
+# JupyterLab settings for the test server only (never the user's): no news pop-up over the
+# menus. The notebook's windowing mode stays at its default (contentVisibility), as a learner has
+# it: every cell is in the DOM, and cells off screen are not rendered until scrolled to (so the
+# tests read textContent, not innerText, there).
 LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,

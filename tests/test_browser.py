@@ -329,7 +329,7 @@ def _at_end(handle):
 def answer_quiz(page, panel):
     """Tick each question's first option and Check: the feedback must be what ``grade`` says.
 
-    Returns the last question's link to the section that teaches it.
+    Returns each question's link to the section that teaches it: ``{id: (link, question)}``.
     """
     from helpers.quiz import grade, load_quiz
 
@@ -337,40 +337,41 @@ def answer_quiz(page, panel):
     widgets = panel.locator(".jp-OutputArea-output .widget-vbox:has(button)")
     summary = panel.locator(".jp-OutputArea-output .widget-html", has_text="Score:").last
     assert widgets.count() == len(by_prompt), f"{len(by_prompt)} questions, {widgets.count()} shown"
+    links = {}
     for i in range(widgets.count()):
         widget = widgets.nth(i)
         widget.scroll_into_view_if_needed()
-        prompt = widget.locator(".widget-html").first.inner_text().split(" (check all")[0]
-        question = by_prompt[prompt]
+        # textContent, not innerText: a cell off screen is not rendered (content-visibility)
+        prompt = " ".join(widget.locator(".widget-html").first.text_content().split())
+        question = by_prompt[prompt.split(" (check all")[0]]
         widget.locator("input[type=radio], input[type=checkbox]").first.check()
         widget.locator("button", has_text="Check").click()
         feedback = widget.locator(".widget-html").last
         link = widget.locator(".widget-output a")  # an output: JupyterLab's link handling
         link.wait_for()
         expected = grade(question, {0}).message
-        assert feedback.inner_text().startswith(expected), (question.id, feedback.inner_text())
-        assert link.inner_text() == f"See {question.notebook[:2]}, {question.section}."
+        assert feedback.text_content().startswith(expected), (question.id, feedback.text_content())
+        assert link.text_content() == f"See {question.notebook[:2]}, {question.section}."
         page.wait_for_function(
             "([el, k]) => el.textContent.includes(`(${k} of`)",
             arg=[summary.element_handle(), i + 1],
         )
-    return link, question.link
+        links[question.id] = (link, question)
+    return links
 
 
-def follow_link_to_its_section(page, link, href):
-    """Click a quiz link: JupyterLab opens the notebook (no page reload) at the heading."""
-    target = urlsplit(href)
+def follow_link_to_its_section(page, link, question):
+    """Click a quiz link once: JupyterLab opens the notebook (no page reload) at the heading."""
+    from helpers.quiz import heading_anchor
+
+    tab = page.locator(".lm-TabBar-tab", has_text=question.notebook)
+    assert tab.count() == 0, f"{question.notebook} is open already: not a first click"
+    page.locator(".lm-TabBar-tab", has_text="09_self_check_quiz.ipynb").click()
+    link.scroll_into_view_if_needed()
     page.evaluate("window.__beforeTheLink = true")
     link.click()
-    wait_for_current_notebook(page, Path(unquote(target.path)).name)
+    wait_for_current_notebook(page, question.notebook)
     assert page.evaluate("window.__beforeTheLink === true"), "the page reloaded"
-    # JupyterLab scrolls a notebook to the fragment only once the notebook is on screen; a
-    # notebook the click has just opened is not yet (JupyterLab 4.6 then stays at the top). Back
-    # in the quiz, the same link now reveals the open notebook at its heading.
-    quiz_tab = page.locator(".lm-TabBar-tab", has_text="09_self_check_quiz.ipynb")
-    quiz_tab.click()
-    link.click()
-    wait_for_current_notebook(page, Path(unquote(target.path)).name)
     # In view: the heading lies inside the notebook's visible area, which has scrolled down.
     page.wait_for_function(
         """id => {
@@ -382,7 +383,7 @@ def follow_link_to_its_section(page, link, href):
             const box = heading.getBoundingClientRect(), view = scroller.getBoundingClientRect();
             return box.top >= view.top - 1 && box.bottom <= view.bottom + 1;
         }""",
-        arg=unquote(target.fragment).removeprefix("heading="),
+        arg=heading_anchor(question.section),
         timeout=15_000,
     )
 
@@ -425,10 +426,12 @@ def test_notebook_opens_from_the_index_and_runs(page, lab, notebook):
         exercise_explorer(found.nth(i), f"{notebook.stem}-explorer-{i + 1}", screenshots)
 
     if notebook.name == "09_self_check_quiz.ipynb":
-        link, href = answer_quiz(page, panel)
+        links = answer_quiz(page, panel)
         page.screenshot(path=screenshots / f"{notebook.stem}-answered.png")
-        follow_link_to_its_section(page, link, href)
-        page.screenshot(path=screenshots / f"{notebook.stem}-link-followed.png")
+        # a heading in ASCII and one in Greek (μ, σ²), each in a notebook not yet open
+        for question_id in ("epoch-cost", "bn-test-time"):
+            follow_link_to_its_section(page, *links[question_id])
+            page.screenshot(path=screenshots / f"{notebook.stem}-link-{question_id}.png")
     total = time.monotonic() - opened
     print(f"{notebook.name}: ran in {seconds:.1f} s, {total:.1f} s with the UI")
 

@@ -1,12 +1,23 @@
 """helpers.quiz: the quiz file is validated with errors naming the question, answers are graded,
 every link points at an existing notebook heading, and the widgets score what is checked."""
 
+import json
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from helpers.quiz import Question, Quiz, check_links, grade, heading_anchor, load_quiz
+from helpers.quiz import (
+    Question,
+    Quiz,
+    check_links,
+    grade,
+    heading_anchor,
+    load_quiz,
+    section_cell_id,
+    section_link_output,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -130,6 +141,36 @@ def test_a_link_to_a_missing_notebook_or_heading_is_reported(questions, tmp_path
     ]
 
 
+def test_a_heading_inside_a_cell_is_reported(tmp_path, questions):
+    cell = {"cell_type": "markdown", "id": "c1", "metadata": {}}
+    cells = [dict(cell, source=["Intro.\n", "\n", "## 1. Which hyperparameters matter most"])]
+    (tmp_path / "01_tuning_process.ipynb").write_text(json.dumps({"cells": cells}))
+    assert section_cell_id(tmp_path / "01_tuning_process.ipynb", questions[0].section) is None
+    assert check_links([questions[0]], tmp_path) == [
+        "first: 01_tuning_process.ipynb: heading '1. Which hyperparameters matter most' does "
+        "not start its cell (run `make slide-metadata`)"
+    ]
+
+
+def test_every_link_points_at_a_cell_id_even_for_greek_headings():
+    by_id = {q.id: q for q in load_quiz()}
+    for question in by_id.values():
+        cell_id = section_cell_id(NOTEBOOKS / question.notebook, question.section)
+        output = section_link_output(question, cell_id)
+        href = re.search(r"href='([^']+)'", output["data"]["text/html"])
+        assert href.group(1) == f"{question.notebook}#cell-id={cell_id}", question.id
+        assert href.group(1).isascii()  # "μ and σ²" would need percent-encoding as a heading
+
+
+def test_a_link_without_a_cell_id_names_the_heading_and_a_bad_id_is_refused(questions):
+    output = section_link_output(questions[0])
+    assert "#heading=1.-Which-hyperparameters-matter-most'" in output["data"]["text/html"]
+    with pytest.raises(ValueError, match="cell_id must be an nbformat cell id"):
+        section_link_output(questions[0], "a b")
+    with pytest.raises(TypeError, match="notebooks_dir must be a path"):
+        Quiz(questions, notebooks_dir=3)
+
+
 @pytest.mark.parametrize(
     ("heading", "anchor"),
     [
@@ -181,7 +222,7 @@ def test_grade_wants_a_question():
 
 
 def test_the_widgets_grade_explain_link_and_keep_score(questions):
-    quiz = Quiz(questions)
+    quiz = Quiz(questions, notebooks_dir=NOTEBOOKS)
     assert "Score: 0 of 2" in quiz.summary.value
 
     single = quiz.show("first")
@@ -192,13 +233,13 @@ def test_the_widgets_grade_explain_link_and_keep_score(questions):
     single.check()
     feedback = single.feedback.value
     assert "Right." in feedback and "Because." in feedback
-    # The link is an output of its own, so JupyterLab's link handling opens the section.
+    # The link is an output of its own, so JupyterLab's link handling opens the section; it
+    # points at the heading's cell, which JupyterLab finds even in a notebook just opened.
     (link,) = single.link.outputs
     assert link["output_type"] == "display_data"
-    assert (
-        "href='01_tuning_process.ipynb#heading=1.-Which-hyperparameters-matter-most'"
-        in link["data"]["text/html"]
-    )
+    heading_cell = section_cell_id(NOTEBOOKS / "01_tuning_process.ipynb", questions[0].section)
+    assert heading_cell is not None
+    assert f"href='01_tuning_process.ipynb#cell-id={heading_cell}'" in link["data"]["text/html"]
 
     several = quiz.show("second")
     several.choices[0].value = True
