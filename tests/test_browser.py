@@ -610,6 +610,9 @@ def test_every_slide_deck_opens_offline_with_formulas_typeset(browser, slides_si
             typeset = assert_formulas_typeset(page, ".reveal .slides", notebook.name)
             assert typeset or not _has_math(stored), f"{notebook.name}: no formula typeset"
             assert page.locator(".reveal .slides > section").count() >= 3, notebook.name
+            # the slide a deck opens on: taller than the screen, it scrolls (nbconvert's deck
+            # does that only from the second slide on)
+            page.wait_for_function(f"() => {PRESENT_SLIDE_FITS_OR_SCROLLS}", timeout=10_000)
             assert page.locator("aside.notes").count(), f"{notebook.name}: no speaker notes"
             if notebook.name == "03_batchnorm_from_scratch.ipynb":
                 slides, fragments, formulas = step_through(page, screenshots / "slides-03")
@@ -625,6 +628,11 @@ def test_every_slide_deck_opens_offline_with_formulas_typeset(browser, slides_si
 PRESENT_FORMULA_WIDTHS = (
     "[...document.querySelectorAll('section.present:not(.stack) .MathJax_CHTML')]"
     ".filter(e => !e.closest('aside.notes')).map(e => e.getBoundingClientRect().width)"
+)
+PRESENT_SLIDE_FITS_OR_SCROLLS = (
+    "[...document.querySelectorAll('section.present section')].every(s => "
+    "s.offsetHeight <= document.querySelector('.reveal').offsetHeight * 0.95 "
+    "|| s.style.overflowY === 'scroll')"
 )
 LEAF_SLIDES = (  # the slides reveal.js counts: sections without sections inside
     "[...document.querySelectorAll('.reveal .slides section')]"
@@ -650,6 +658,7 @@ def step_through(page, screenshots: Path):
         except Exception:
             page.screenshot(path=screenshots / f"blank-formula-{step:03d}.png")
             raise AssertionError(f"step {step}: a formula stays blank") from None
+        assert page.evaluate(PRESENT_SLIDE_FITS_OR_SCROLLS), f"step {step}: runs off the screen"
         widths = page.evaluate(PRESENT_FORMULA_WIDTHS)
         formulas += len(widths)
         if step % 8 == 0:

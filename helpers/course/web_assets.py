@@ -54,13 +54,41 @@ _ALT_BLOCK = """
 {%- endif -%}
 {% endblock data_png %}
 """
+# nbconvert's deck makes a slide taller than the screen scroll, but only on "slidechanged": the
+# slide a deck opens on (its title slide, or the one in the address) runs off the bottom. The
+# same rule, applied once reveal.js is ready and MathJax has typeset that slide.
+_FIRST_SLIDE_SCROLLS = """
+{% block footer_js %}
+{{ super() }}
+<script>
+require(["{{ resources.reveal.url_prefix }}/dist/reveal.js"], function (Reveal) {
+  function scrollTallSlides() {
+    var limit = document.querySelector('.reveal').offsetHeight * 0.95;
+    document.querySelectorAll('section.present section').forEach(function (slide) {
+      if (slide.offsetHeight > limit) {
+        slide.style.height = 'calc(95vh)';
+        slide.style.overflowY = 'scroll';
+        slide.style.marginTop = '20px';
+      }
+    });
+  }
+  function afterTypesetting() {
+    if (window.MathJax && MathJax.Hub) MathJax.Hub.Queue(scrollTallSlides);
+    else scrollTallSlides();
+  }
+  if (Reveal.isReady()) afterTypesetting(); else Reveal.on('ready', afterTypesetting);
+});
+</script>
+{% endblock footer_js %}
+"""
 TEMPLATES = {
     "course_lab.html.j2": "{%- extends 'lab/index.html.j2' -%}\n"
     + _ALT_BLOCK
     + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n",
     "course_reveal.html.j2": "{%- extends 'reveal/index.html.j2' -%}\n"
     + _ALT_BLOCK
-    + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n",
+    + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n"
+    + _FIRST_SLIDE_SCROLLS,
 }
 
 
