@@ -345,7 +345,6 @@ def build_slides(paths, out_dir, *, node_modules=None) -> list[Path]:
         reveal_theme="white",
         reveal_transition="none",
         reveal_number="c/t",
-        reveal_scroll=True,  # a slide taller than the screen scrolls instead of running off it
         **web_assets.exporter_settings(urls, slides=True),
     )
     names = {p.stem for p in paths}

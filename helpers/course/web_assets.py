@@ -41,7 +41,6 @@ _WIDGETS = ("@jupyter-widgets/html-manager", ["dist"])
 # Source maps, and the widget manager's builds the pages do not load (embed-amd.js is).
 _SKIP = ("*.map", "*.md", "embed.js", "libembed-amd.js")
 _REVEAL = ("reveal.js", ["dist/reveal.js", "dist/reveal.css", "dist/theme", "plugin/notes"])
-_JQUERY = ("jquery", ["dist/jquery.min.js"])  # the slides template makes tall slides scroll with it
 
 # Alternative text on every image, from the output's metadata; the rest as nbconvert has it.
 _ALT_BLOCK = """
@@ -54,30 +53,54 @@ _ALT_BLOCK = """
 {%- endif -%}
 {% endblock data_png %}
 """
-# nbconvert's deck makes a slide taller than the screen scroll, but only on "slidechanged": the
-# slide a deck opens on (its title slide, or the one in the address) runs off the bottom. The
-# same rule, applied once reveal.js is ready and MathJax has typeset that slide.
-_FIRST_SLIDE_SCROLLS = """
+# The deck's start-up script, in place of nbconvert's (which also needed jQuery): reveal.js with
+# the notes plugin, and after every slide change MathJax redraws the slide shown and *then* a
+# slide taller than the deck's height gets exactly that height and scrolls. (nbconvert's script
+# makes a slide scroll only on a slide change, so never the one a deck opens on, measures it
+# before MathJax has redrawn it, and compares it with the window, not the scaled slide: tall
+# slides ran off the bottom.)
+_DECK_SCRIPT = """
+{% block html_head_js_jquery %}{% endblock html_head_js_jquery %}
 {% block footer_js %}
-{{ super() }}
 <script>
-require(["{{ resources.reveal.url_prefix }}/dist/reveal.js"], function (Reveal) {
-  function scrollTallSlides() {
-    var limit = document.querySelector('.reveal').offsetHeight * 0.95;
-    document.querySelectorAll('section.present section').forEach(function (slide) {
-      if (slide.offsetHeight > limit) {
-        slide.style.height = 'calc(95vh)';
-        slide.style.overflowY = 'scroll';
-        slide.style.marginTop = '20px';
-      }
+require(
+  {waitSeconds: 15},
+  ["{{ resources.reveal.url_prefix }}/dist/reveal.js",
+   "{{ resources.reveal.url_prefix }}/plugin/notes/notes.js"],
+  function (Reveal, RevealNotes) {
+    Reveal.initialize({
+      controls: true,
+      progress: true,
+      history: true,
+      transition: "{{ resources.reveal.transition }}",
+      slideNumber: "{{ resources.reveal.number }}",
+      plugins: [RevealNotes],
+      width: {{ resources.reveal.width | default('960', true) }},
+      height: {{ resources.reveal.height | default('700', true) }},
     });
+    function fitTallSlide() {
+      var slide = Reveal.getCurrentSlide(), height = Reveal.getConfig().height;
+      if (!slide) return;
+      slide.style.height = "";
+      slide.style.overflowY = "";
+      if (slide.scrollHeight > height) {
+        slide.style.height = height + "px";
+        slide.style.overflowY = "auto";
+      }
+      Reveal.layout();  // centre it again: a slide of the deck's height starts at the top
+    }
+    function redraw() {
+      var slide = Reveal.getCurrentSlide();
+      if (window.MathJax && MathJax.Hub) {
+        MathJax.Hub.Queue(["Rerender", MathJax.Hub, slide], fitTallSlide);
+      } else {
+        fitTallSlide();
+      }
+    }
+    Reveal.on("ready", redraw);
+    Reveal.on("slidechanged", redraw);
   }
-  function afterTypesetting() {
-    if (window.MathJax && MathJax.Hub) MathJax.Hub.Queue(scrollTallSlides);
-    else scrollTallSlides();
-  }
-  if (Reveal.isReady()) afterTypesetting(); else Reveal.on('ready', afterTypesetting);
-});
+);
 </script>
 {% endblock footer_js %}
 """
@@ -88,7 +111,7 @@ TEMPLATES = {
     "course_reveal.html.j2": "{%- extends 'reveal/index.html.j2' -%}\n"
     + _ALT_BLOCK
     + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n"
-    + _FIRST_SLIDE_SCROLLS,
+    + _DECK_SCRIPT,
 }
 
 
@@ -117,7 +140,7 @@ def install(out_dir, *, node_modules=None, reveal: bool = False) -> dict:
     """
     node_modules = Path(node_modules) if node_modules is not None else DEFAULT_NODE_MODULES
     static = Path(out_dir) / STATIC
-    packages = [_MATHJAX, _REQUIRE, _WIDGETS] + ([_REVEAL, _JQUERY] if reveal else [])
+    packages = [_MATHJAX, _REQUIRE, _WIDGETS] + ([_REVEAL] if reveal else [])
     for package, parts in packages:
         for part in parts:
             source = node_modules / package / part
@@ -134,7 +157,6 @@ def install(out_dir, *, node_modules=None, reveal: bool = False) -> dict:
     }
     if reveal:
         urls["reveal"] = f"{STATIC}/reveal.js"
-        urls["jquery"] = f"{STATIC}/jquery/dist/jquery.min.js"
     return urls
 
 
@@ -146,7 +168,6 @@ def exporter_settings(urls: dict, *, slides: bool = False) -> dict:
         "mathjax_url": urls["mathjax"],
         "require_js_url": urls["require"],
         "widget_renderer_url": urls["widgets"],
-        "jquery_url": urls.get("jquery", ""),
         "extra_loaders": [jinja2.DictLoader(TEMPLATES)],
         "template_file": "course_reveal.html.j2" if slides else "course_lab.html.j2",
     }
