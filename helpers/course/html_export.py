@@ -141,18 +141,25 @@ def export_html(paths, out_dir, *, node_modules=None) -> list[Path]:
     urls = web_assets.install(out_dir, node_modules=node_modules)
 
     exporter = HTMLExporter(template_name=TEMPLATE, **web_assets.exporter_settings(urls))
+    return write_pages(exporter, paths, out_dir, suffix=".html", what="pages")
+
+
+def write_pages(exporter, paths, out_dir: Path, *, suffix: str, what: str) -> list[Path]:
+    """Export each notebook with ``exporter`` to ``<stem><suffix>`` in ``out_dir`` (links between
+    them rewritten, explorers as their pictures), then ``index.html``; return them, index last.
+    """
     names = {p.stem for p in paths}
     written, entries = [], []
     for path in sorted(paths):
-        nb = prefer_static_pictures(rewrite_links(read_notebook(path), names))
+        nb = prefer_static_pictures(rewrite_links(read_notebook(path), names, suffix))
         title = notebook_title(nb, path.stem)
         body, _resources = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-        page = out_dir / f"{path.stem}.html"
+        page = out_dir / f"{path.stem}{suffix}"
         write_text_atomically(body, page)
         written.append(page)
         entries.append((page.name, title))
     index = out_dir / "index.html"
-    write_text_atomically(index_page(entries), index)
+    write_text_atomically(index_page(entries, what=what), index)
     return [*written, index]
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.course.notebook_io import read_notebook, write_atomically, write_text_atomically
+from helpers.course.notebook_io import read_notebook, write_atomically
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 LONG_LINES = 12  # a markdown derivation longer than this gets a screen of its own
@@ -328,13 +328,7 @@ def build_slides(paths, out_dir, *, node_modules=None) -> list[Path]:
     from nbconvert import SlidesExporter
 
     from helpers.course import web_assets
-    from helpers.course.html_export import (
-        check_paths,
-        index_page,
-        notebook_title,
-        prefer_static_pictures,
-        rewrite_links,
-    )
+    from helpers.course.html_export import check_paths, write_pages
 
     paths = check_paths(paths)
     out_dir = Path(out_dir)
@@ -347,19 +341,7 @@ def build_slides(paths, out_dir, *, node_modules=None) -> list[Path]:
         reveal_number="c/t",
         **web_assets.exporter_settings(urls, slides=True),
     )
-    names = {p.stem for p in paths}
-    written, entries = [], []
-    for path in sorted(paths):
-        nb = prefer_static_pictures(rewrite_links(read_notebook(path), names, ".slides.html"))
-        title = notebook_title(nb, path.stem)
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-        page = out_dir / f"{path.stem}.slides.html"
-        write_text_atomically(body, page)
-        written.append(page)
-        entries.append((page.name, title))
-    index = out_dir / "index.html"
-    write_text_atomically(index_page(entries, what="slides"), index)
-    return [*written, index]
+    return write_pages(exporter, paths, out_dir, suffix=".slides.html", what="slides")
 
 
 def main(argv=None) -> int:
