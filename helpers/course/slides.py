@@ -18,8 +18,8 @@ nbconvert's slides (``make slides``) and a live slideshow in JupyterLab (RISE):
   first, the solution (and its check cell) on the next key press;
 - each section (a level-2 heading other than the summary) gets a speaker-notes cell right after
   its heading cell: the section's "What to remember" points, or its opening sentence when it
-  has none. The cell is collapsed in JupyterLab (``jupyter.source_hidden``) and is never a
-  slide.
+  has none. The cell is collapsed in JupyterLab (``jupyter.source_hidden``; running it, as
+  Run All does, expands it) and is never a slide.
 
 It is idempotent, and it does not overwrite what a person changed: the slide type the tool set
 is recorded in ``metadata.course.slide_type`` and a notes cell records a digest of the text it
