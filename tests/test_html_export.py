@@ -46,6 +46,7 @@ def test_every_notebook_becomes_a_page_linked_from_the_index(tmp_path, caplog):
     for page in written:
         text = page.read_text()
         assert "No description has been provided" not in text, page.name
+        assert "Speaker notes" not in text, f"{page.name}: the speaker notes are for the slides"
         # Nothing is loaded from the web: every script and style sheet is beside the pages.
         loads = re.findall(r'<(?:script|link|img)[^>]*\b(?:src|href)="([^"]*)"', text)
         remote = [url for url in loads if re.match(r"(https?:)?//", url)]

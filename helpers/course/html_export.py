@@ -144,14 +144,23 @@ def export_html(paths, out_dir, *, node_modules=None) -> list[Path]:
     return write_pages(exporter, paths, out_dir, suffix=".html", what="pages")
 
 
+def drop_speaker_notes(nb):
+    """Remove the speaker-notes cells (slide type ``notes``): they are for the slides only."""
+    nb.cells = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") != "notes"]
+    return nb
+
+
 def write_pages(exporter, paths, out_dir: Path, *, suffix: str, what: str) -> list[Path]:
     """Export each notebook with ``exporter`` to ``<stem><suffix>`` in ``out_dir`` (links between
-    them rewritten, explorers as their pictures), then ``index.html``; return them, index last.
+    them rewritten, explorers as their pictures, speaker notes only in slides), then
+    ``index.html``; return them, index last.
     """
     names = {p.stem for p in paths}
     written, entries = [], []
     for path in sorted(paths):
         nb = prefer_static_pictures(rewrite_links(read_notebook(path), names, suffix))
+        if what == "pages":
+            nb = drop_speaker_notes(nb)
         title = notebook_title(nb, path.stem)
         body, _resources = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
         page = out_dir / f"{path.stem}{suffix}"
