@@ -628,13 +628,26 @@ PRESENT_FORMULA_WIDTHS = (
     "[...document.querySelectorAll('section.present:not(.stack) .MathJax_CHTML')]"
     ".filter(e => !e.closest('aside.notes')).map(e => e.getBoundingClientRect().width)"
 )
-# The slide shown lies inside the window, and what does not fit in it scrolls.
+# The slide shown lies inside the window, and what does not fit in it scrolls: the slide down,
+# code and printed output sideways (never cut off); printed output keeps its lines unbroken.
 PRESENT_SLIDE_FITS_OR_SCROLLS = """(() => {
     const s = document.querySelector('section.present:not(.stack)');
     const box = s.getBoundingClientRect();
     const inside = box.top >= -1 && box.bottom <= window.innerHeight + 1;
-    const scrolls = ['auto', 'scroll'].includes(getComputedStyle(s).overflowY);
-    return inside && (s.scrollHeight <= s.clientHeight + 1 || scrolls);
+    const scrolls = (e, axis) => ['auto', 'scroll'].includes(getComputedStyle(e)[axis]);
+    const wide = [...s.querySelectorAll('.jp-InputArea-editor, .jp-OutputArea-output pre')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1);
+    const outputs = [...s.querySelectorAll('.jp-OutputArea-output pre')];
+    return inside && (s.scrollHeight <= s.clientHeight + 1 || scrolls(s, 'overflowY'))
+        && wide.every(e => scrolls(e, 'overflowX'))
+        && outputs.every(e => getComputedStyle(e).whiteSpace === 'pre');
+})()"""
+FRAGMENT_SHOWN_IN_VIEW = """(() => {
+    const s = document.querySelector('section.present:not(.stack)');
+    const f = s.querySelector('.fragment.current-fragment');
+    if (!f) return true;
+    const a = f.getBoundingClientRect(), b = s.getBoundingClientRect();
+    return a.top >= b.top - 1 && a.top < b.bottom - 40;
 })()"""
 LEAF_SLIDES = (  # the slides reveal.js counts: sections without sections inside
     "[...document.querySelectorAll('.reveal .slides section')]"
@@ -662,9 +675,13 @@ def step_through(page, screenshots: Path):
             raise AssertionError(f"step {step}: a formula stays blank") from None
         try:  # MathJax redraws the slide first, then the deck fits it to the screen
             page.wait_for_function(f"() => {PRESENT_SLIDE_FITS_OR_SCROLLS}", timeout=5_000)
+            # a fragment just shown (an exercise's solution) is scrolled into the slide's view
+            page.wait_for_function(f"() => {FRAGMENT_SHOWN_IN_VIEW}", timeout=5_000)
         except Exception:
             page.screenshot(path=screenshots / f"off-screen-{step:03d}.png")
-            raise AssertionError(f"step {step}: the slide runs off the screen") from None
+            raise AssertionError(
+                f"step {step}: the slide or its new fragment is off the screen"
+            ) from None
         widths = page.evaluate(PRESENT_FORMULA_WIDTHS)
         formulas += len(widths)
         if step % 8 == 0:

@@ -61,6 +61,19 @@ _ALT_BLOCK = """
 # slides ran off the bottom.)
 _DECK_SCRIPT = """
 {% block html_head_js_jquery %}{% endblock html_head_js_jquery %}
+{% block html_head_css %}
+<style>
+/* On a slide: no In/Out prompts and 14px code (a 100-character line, the project's limit, then
+   fits the 960px slide), code that is still too wide scrolls sideways instead of being cut off,
+   and printed output keeps its columns (nbconvert's style wraps it anywhere, even inside a
+   number). */
+.reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
+.reveal .jp-InputArea-editor pre, .reveal .jp-OutputArea-output pre { font-size: 14px !important; }
+.reveal .jp-InputArea-editor { overflow-x: auto; }
+.reveal .jp-InputArea-editor pre { box-sizing: border-box; }  /* its padding overflowed 11px */
+.reveal .jp-OutputArea-output pre { white-space: pre; word-break: normal; overflow-x: auto; }
+</style>
+{% endblock html_head_css %}
 {% block footer_js %}
 <script>
 require(
@@ -99,6 +112,15 @@ require(
     }
     Reveal.on("ready", redraw);
     Reveal.on("slidechanged", redraw);
+    // reveal.js does not scroll to a fragment it shows: an exercise's solution, below a long
+    // task, appeared under the bottom edge. Bring it up to the top of the slide.
+    Reveal.on("fragmentshown", function (event) {
+      var slide = Reveal.getCurrentSlide();
+      var box = slide.getBoundingClientRect(), shown = event.fragment.getBoundingClientRect();
+      if (shown.bottom > box.bottom || shown.top < box.top) {
+        slide.scrollTop += (shown.top - box.top) / Reveal.getScale();
+      }
+    });
   }
 );
 </script>
