@@ -1,5 +1,7 @@
 """Figures that two or more notebooks draw. Each returns the matplotlib ``Figure`` it made."""
 
+import re
+
 import numpy as np
 
 
@@ -122,7 +124,31 @@ def describe_figure(fig) -> str:
         sentences.extend(described[:6])
         if len(described) > 6:
             sentences.append(f"…and {len(described) - 6} more panels.")
-    return " ".join(sentences) or "A figure without titles or labels."
+    return plain_math(" ".join(sentences)) or "A figure without titles or labels."
+
+
+def plain_math(text: str) -> str:
+    """Matplotlib's ``$…$`` maths in ``text`` as plain words a screen reader can say.
+
+    ``$w_1$`` → ``w1``, ``$z_{norm}$`` → ``z norm``, ``$a^{[1]}$`` → ``a[1]``,
+    ``$\\sigma^2$`` → ``σ²``.
+    """
+    import unicodedata
+
+    def letter(match):
+        name = match.group(1)
+        try:
+            return unicodedata.lookup(f"GREEK SMALL LETTER {name.upper()}")
+        except KeyError:
+            return name
+
+    def words(match):
+        maths = re.sub(r"\\([A-Za-z]+)", letter, match.group(1))
+        maths = re.sub(r"\^\{?2\}?", "²", maths)
+        maths = re.sub(r"_\{([^}]{2,})\}", r" \1", maths)  # a word as subscript: "z norm"
+        return re.sub(r"[_^{}]", "", maths)
+
+    return re.sub(r"\$([^$]*)\$", words, text)
 
 
 def _describe_axes(ax) -> str:

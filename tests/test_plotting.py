@@ -88,6 +88,13 @@ def test_describe_figure_reads_titles_axes_scales_and_legends():
     assert describe_figure(gallery).startswith("Figure: Digits. A gallery of 12 images, titled 0")
     assert describe_figure(plt.figure()) == "A figure without titles or labels."
     assert describe_figure(set_alt_text(fig, "Two panels.")) == "Two panels."
+    maths, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set(title="layer 2's $a^{[1]}$", xlabel="$z_{norm}$ of one unit", ylabel=r"$\sigma^2$")
+    assert (
+        describe_figure(maths)
+        == "A line plot titled 'layer 2's a[1]'; x: z norm of one unit; y: σ²."
+    )
     plt.close("all")
     with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
         describe_figure("not a figure")
