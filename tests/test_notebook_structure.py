@@ -349,6 +349,7 @@ def test_every_stored_picture_has_alternative_text(path):
     for cell, output in _image_outputs(_read(path)):
         alt = output.get("metadata", {}).get("image/png", {}).get("alt", "")
         assert alt.strip(), f"{path.name}: a picture without alt text (re-execute):\n{cell.source}"
+        assert "$" not in alt, f"{path.name}: LaTeX source in alt text {alt!r} (re-execute)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
