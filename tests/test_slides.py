@@ -5,7 +5,14 @@ import re
 import nbformat
 import pytest
 
-from helpers.course.slides import annotate, annotate_files, build_slides, heading_levels, main
+from helpers.course.slides import (
+    annotate,
+    annotate_files,
+    build_slides,
+    heading_levels,
+    hide_plumbing,
+    main,
+)
 
 SOLUTION = {
     "nbgrader": {
@@ -197,3 +204,22 @@ def test_a_deck_loads_everything_from_beside_it(tmp_path):
     assert '<aside class="notes">' in deck and "Speaker notes · 1. The softmax" in deck
     assert 'class="fragment"' in deck
     assert "# install guard" not in deck  # set-up cells are skipped
+    assert "BEGIN SOLUTION" not in deck and "pass" in deck  # nbgrader's markers are not shown
+
+
+def test_the_tools_marks_are_hidden_on_slides_and_nothing_else():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "# NBVAL_IGNORE_OUTPUT\n# Why: CPU rounding\n#   differs.\n# plot it\nx = 1\n"
+            "def f():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION"
+        ),
+        nbformat.v4.new_code_cell("# NBVAL_SKIP\n# a comment, not a why\ny = 2"),
+        nbformat.v4.new_markdown_cell("### BEGIN SOLUTION is only code's"),
+    ]
+    hide_plumbing(nb)
+    assert [c.source for c in nb.cells] == [
+        "# plot it\nx = 1\ndef f():\n    return 2",
+        "# a comment, not a why\ny = 2",
+        "### BEGIN SOLUTION is only code's",
+    ]

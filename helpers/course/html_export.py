@@ -141,7 +141,9 @@ def export_html(paths, out_dir, *, node_modules=None) -> list[Path]:
     urls = web_assets.install(out_dir, node_modules=node_modules)
 
     exporter = HTMLExporter(template_name=TEMPLATE, **web_assets.exporter_settings(urls))
-    return write_pages(exporter, paths, out_dir, suffix=".html", what="pages")
+    return write_pages(
+        exporter, paths, out_dir, suffix=".html", what="pages", prepare=drop_speaker_notes
+    )
 
 
 def drop_speaker_notes(nb):
@@ -150,17 +152,19 @@ def drop_speaker_notes(nb):
     return nb
 
 
-def write_pages(exporter, paths, out_dir: Path, *, suffix: str, what: str) -> list[Path]:
+def write_pages(
+    exporter, paths, out_dir: Path, *, suffix: str, what: str, prepare=None
+) -> list[Path]:
     """Export each notebook with ``exporter`` to ``<stem><suffix>`` in ``out_dir`` (links between
-    them rewritten, explorers as their pictures, speaker notes only in slides), then
+    them rewritten, explorers as their pictures, then ``prepare(nb)`` if given), then
     ``index.html``; return them, index last.
     """
     names = {p.stem for p in paths}
     written, entries = [], []
     for path in sorted(paths):
         nb = prefer_static_pictures(rewrite_links(read_notebook(path), names, suffix))
-        if what == "pages":
-            nb = drop_speaker_notes(nb)
+        if prepare is not None:
+            nb = prepare(nb)
         title = notebook_title(nb, path.stem)
         body, _resources = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
         page = out_dir / f"{path.stem}{suffix}"

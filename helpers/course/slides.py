@@ -341,7 +341,38 @@ def build_slides(paths, out_dir, *, node_modules=None) -> list[Path]:
         reveal_number="c/t",
         **web_assets.exporter_settings(urls, slides=True),
     )
-    return write_pages(exporter, paths, out_dir, suffix=".slides.html", what="slides")
+    return write_pages(
+        exporter, paths, out_dir, suffix=".slides.html", what="slides", prepare=hide_plumbing
+    )
+
+
+_PLUMBING = re.compile(r"^\s*(# NBVAL_\w+|### (BEGIN|END) (SOLUTION|HIDDEN TESTS))\s*$")
+
+
+def hide_plumbing(nb):
+    """Drop, from code shown on slides, the lines that are for tools, not for the audience:
+    nbgrader's ``### BEGIN/END SOLUTION`` markers and nbval's ``# NBVAL_…`` marks with the
+    ``# Why: …`` comment that follows them. Returns ``nb`` (changed in place)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept, after_mark, why, sentence_ended = [], False, False, False
+        for line in cell.source.splitlines():
+            text = line.lstrip()
+            if _PLUMBING.match(line):
+                after_mark = text.startswith("# NBVAL_")
+                continue
+            # the mark's "# Why: …" sentence, over comment lines until one ends with a full stop
+            why = (after_mark and text.startswith("# Why:")) or (
+                why and text.startswith("#") and not sentence_ended
+            )
+            after_mark = False
+            if why:
+                sentence_ended = text.rstrip().endswith(".")
+            else:
+                kept.append(line)
+        cell.source = "\n".join(kept)
+    return nb
 
 
 def main(argv=None) -> int:
