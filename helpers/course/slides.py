@@ -53,28 +53,26 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _REMEMBER = re.compile(r"\*\*What to remember:?\*\*:?\s*(.+?)(?:\n\s*\n|\n#|\Z)", re.S | re.I)
 
 
-def heading_levels(source: str) -> list[tuple[int, str]]:
-    """Return ``(level, text)`` of each Markdown heading line in ``source`` (not in code fences)."""
-    found, fenced = [], False
-    for line in source.splitlines():
+def _headings(source: str):
+    """Yield ``(line number, level, text)`` of each Markdown heading line (not in code fences)."""
+    fenced = False
+    for number, line in enumerate(source.splitlines()):
         if _FENCE.match(line):
             fenced = not fenced
             continue
         match = None if fenced else re.match(r"^(#{1,6})\s+(.+?)\s*#*\s*$", line)
         if match:
-            found.append((len(match.group(1)), match.group(2).strip()))
-    return found
+            yield number, len(match.group(1)), match.group(2).strip()
+
+
+def heading_levels(source: str) -> list[tuple[int, str]]:
+    """Return ``(level, text)`` of each Markdown heading line in ``source`` (not in code fences)."""
+    return [(level, text) for _, level, text in _headings(source)]
 
 
 def heading_line_numbers(source: str, max_level: int = 3) -> list[int]:
     """Indices of the lines of ``source`` that are headings of level ≤ ``max_level``."""
-    found, fenced = [], False
-    for number, line in enumerate(source.splitlines()):
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and re.match(rf"^#{{1,{max_level}}}\s+\S", line):
-            found.append(number)
-    return found
+    return [number for number, level, _ in _headings(source) if level <= max_level]
 
 
 def _heading_cell_id(heading_line: str, taken: set) -> str:
