@@ -12,13 +12,14 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
-        nbval-profile test-portability slides slide-metadata web-assets
+        nbval-profile nbval-replays test-portability fragility slides slide-metadata web-assets
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
-	@echo "make test       set up .venv, then ruff + unit tests + nbval replay (default and"
-	@echo "                $(TEST_PROFILE) numerics) + browser tests"
+	@echo "make test       set up .venv, then ruff + unit tests + nbval replays (as this machine"
+	@echo "                rounds and under $(TEST_PROFILES), at once) + browser tests"
 	@echo "make test-portability  nbval replay under every numerics profile (tests/numerics_profiles.txt)"
+	@echo "make fragility  run every notebook under every numerics profile; list each output that changed"
 	@echo "make test-browser  every notebook run in JupyterLab in Chromium; make html's pages"
 	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
@@ -45,7 +46,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_index.ipynb
 
-test: lint unit nbval nbval-profile test-browser
+test: lint unit nbval-replays test-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks
@@ -76,11 +77,15 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks
 
 # Numerics profiles (tests/numerics_profiles.txt) make this machine round like another CPU;
-# stored outputs must replay under each. `make test` adds TEST_PROFILE, a laptop without
-# AVX-512 (it differs from the machine that made the outputs in oneDNN's and OpenBLAS's kernels).
+# stored outputs must replay under each. `make test` replays as this machine rounds and under
+# TEST_PROFILES at once (each replay is mostly one busy core): a laptop without AVX-512 (other
+# OpenBLAS kernels) and an old SSE-only CPU (other oneDNN, OpenBLAS and NumPy loops), the two
+# kinds of difference `make fragility` finds on the CI machine kind.
 PROFILES := tests/numerics_profiles.txt
-TEST_PROFILE := laptop-avx2
-PROFILE ?= $(TEST_PROFILE)
+TEST_PROFILES := laptop-avx2 old-sse
+PROFILE ?= laptop-avx2
+# make 4 prints each replay's output in one piece; macOS's make 3.81 interleaves it
+SYNC := $(if $(filter 3.%,$(MAKE_VERSION)),,--output-sync=target)
 
 nbval-profile: $(STAMP)
 	@vars=$$(awk -v p='$(PROFILE)' '$$1 == p { $$1 = ""; print; found = 1 } END { exit !found }' \
@@ -88,10 +93,23 @@ nbval-profile: $(STAMP)
 	echo "nbval under numerics profile $(PROFILE):$${vars:- (no variables)}"; \
 	env $$vars $(BIN)/python -m pytest $(PYTEST_NBVAL) -p no:cacheprovider notebooks
 
+nbval-profile-%: $(STAMP)
+	@$(MAKE) --no-print-directory nbval-profile PROFILE=$*
+
+nbval-replays: $(STAMP)
+	@$(MAKE) --no-print-directory -j$(words x $(TEST_PROFILES)) $(SYNC) nbval \
+	    $(addprefix nbval-profile-,$(TEST_PROFILES))
+
 test-portability: $(STAMP)
 	@failed=; for p in $$(awk '!/^#/ && NF { print $$1 }' $(PROFILES)); do \
 	    $(MAKE) --no-print-directory nbval-profile PROFILE=$$p || failed="$$failed $$p"; \
 	done; test -z "$$failed" || { echo "nbval failed under:$$failed"; exit 1; }
+
+# Not a test: every notebook executed under every profile (two at a time), each compared with its
+# stored outputs as nbval compares them; lists every output that changed, with its cell and
+# profiles, and writes build/fragility.json. About 20 minutes on 2 cores.
+fragility: $(STAMP)
+	$(BIN)/python tests/fragility.py --jobs 2 --json build/fragility.json notebooks/*.ipynb
 
 # The PostgreSQL driver and Dask's distributed, only for the targets below: `make lab` and
 # `make test` never install them.
