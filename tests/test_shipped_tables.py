@@ -28,9 +28,9 @@ def test_a_table_is_refused_when_missing_changed_or_with_other_columns(tmp_path)
     path = tmp_path / "t.csv.gz"
     digest = write_table(path, [], COLUMNS, ROWS)
     ask = {"name": "test table", "restore": "rebuild it."}
-    with pytest.raises(FileNotFoundError, match="test table not found: .*rebuild it"):
+    with pytest.raises(FileNotFoundError, match=r"test table not found: .*rebuild it"):
         read_table(tmp_path / "none.csv.gz", digest, columns=COLUMNS, **ask)
-    with pytest.raises(ValueError, match="test table is corrupt: .* expected 0+\\. rebuild it"):
+    with pytest.raises(ValueError, match=r"test table is corrupt: .* expected 0+\. rebuild it"):
         read_table(path, "0" * 64, columns=COLUMNS, **ask)
     with pytest.raises(ValueError, match="expected the columns rate,seed"):
         read_table(path, digest, columns=("rate", "seed"), **ask)
