@@ -47,11 +47,10 @@ os.environ.update(helpers.TENSORFLOW_QUIET_ENV)
 
 from helpers.checks import EXERCISES
 from helpers.checks.cases import case_table, judge
-from helpers.course import sandbox
+from helpers.course import cells, sandbox
 from helpers.course.notebook_io import read_notebook, write_text_atomically
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-DEMO_KEY = "course"  # cell.metadata.course.demo = true: a demonstration, not run when grading
 
 
 # ---- the program: built from the instructor's notebook -----------------------------------------
@@ -61,18 +60,9 @@ def _grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def is_demo(cell) -> bool:
-    return bool(cell.metadata.get(DEMO_KEY, {}).get("demo"))
-
-
 def instructor_program(notebook) -> list:
-    """The set-up cells of an instructor notebook: code cells that are neither exercises, nor
-    checks, nor marked as demonstrations."""
-    return [
-        cell.source
-        for cell in notebook.cells
-        if cell.cell_type == "code" and not is_demo(cell) and "nbgrader" not in cell.metadata
-    ]
+    """The set-up cells of an instructor notebook (:func:`helpers.course.cells.is_setup`)."""
+    return cells.setup_sources(notebook)
 
 
 def exercise_sources(submission, functions) -> tuple:
