@@ -46,7 +46,7 @@ import helpers
 os.environ.update(helpers.TENSORFLOW_QUIET_ENV)
 
 from helpers.checks import EXERCISES
-from helpers.checks.cases import case_table, judge
+from helpers.checks.cases import judge
 from helpers.course import cells, sandbox
 from helpers.course.notebook_io import read_notebook, write_text_atomically
 
@@ -170,7 +170,7 @@ class Grader:
         with self._lock:
             if function not in self._tables:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    self._tables[function] = case_table(EXERCISES[function].check)
+                    self._tables[function] = EXERCISES[function].cases()
             return self._tables[function]
 
     def plan(self, path, assignment=None) -> dict:
