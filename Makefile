@@ -12,7 +12,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
-        nbval-profile test-portability slides slide-metadata web-assets
+        nbval-profile test-portability slides slide-metadata web-assets gradescope-autograder
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -32,6 +32,7 @@ help:
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
 	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap, root)"
 	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
+	@echo "make gradescope-autograder  Gradescope's autograder zip in build/ (setup.sh, run_autograder, the course)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
@@ -71,6 +72,10 @@ test-grader-security: $(VENV)/.distributed
 # A benchmark, not a test: prints seconds and writes build/bench-grade.json.
 bench-grade: $(STAMP)
 	$(BIN)/python -m helpers.course.bench_grade --json build/bench-grade.json
+
+# Gradescope's autograder: gradescope/setup.sh and run_autograder, with the course beside them.
+gradescope-autograder: $(STAMP)
+	$(BIN)/python -m helpers.course.grading.gradescope --out build/gradescope-autograder.zip
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks

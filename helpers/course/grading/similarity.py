@@ -5,7 +5,8 @@ kind, independent statements put in one canonical order (two statements are inde
 neither writes a name the other reads or writes), and then every name renamed by its first
 appearance (the exercise's own function name, builtins and attribute names kept). Two cells
 that normalise to the same tree are reported as identical; two whose normalised statements
-mostly agree (``difflib``'s ratio of at least :data:`NEAR`) as nearly identical. A cell that
+mostly agree (``difflib``'s ratio over their lines of at least :data:`NEAR`) as nearly
+identical. A cell that
 matches the course's own solution is reported too. A match is a lead for a person to read, not
 a verdict: a short exercise has few ways to be written.
 """
@@ -125,7 +126,7 @@ def normalise(source: str, function: str) -> str | None:
             if isinstance(block, list) and block and all(isinstance(s, ast.stmt) for s in block):
                 setattr(node, field, _reorder(block))
     tree = _Rename(_KEPT | {function}).visit(tree)
-    return "\n".join(ast.dump(statement) for statement in tree.body)
+    return ast.unparse(tree)
 
 
 def report(reports, course_dir: Path) -> dict:
@@ -133,12 +134,9 @@ def report(reports, course_dir: Path) -> dict:
     submissions whose cell matches the course's solution (in the instructor notebook)."""
     found = {}
     for function, exercise in EXERCISES.items():
-        cells = {
-            r.submission: normalise(r.cells[function], function)
-            for r in reports
-            if function in r.cells
-        }
-        cells = {k: v for k, v in cells.items() if v and v != normalise_stub(function)}
+        r_cells = {r.submission: r.cells[function] for r in reports if function in r.cells}
+        cells = {k: normalise(source, function) for k, source in r_cells.items()}
+        cells = {k: v for k, v in cells.items() if v and not _unsolved(r_cells[k])}
         if not cells:
             continue
         solution = _solution(course_dir, exercise.notebook, function)
@@ -163,9 +161,20 @@ def report(reports, course_dir: Path) -> dict:
     return found
 
 
-def normalise_stub(function: str) -> str | None:
-    """The normalised form of an untouched exercise cell (never reported as a match)."""
-    return normalise(f"def {function}(*args):\n    raise NotImplementedError()", function)
+def _unsolved(source: str) -> bool:
+    """Whether a cell only defines functions that raise NotImplementedError (left as given)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    _strip_docstrings(tree)
+    return all(
+        isinstance(node, ast.FunctionDef)
+        and len(node.body) == 1
+        and isinstance(node.body[0], ast.Raise)
+        and "NotImplementedError" in ast.unparse(node.body[0])
+        for node in tree.body
+    )
 
 
 def _solution(course_dir: Path, notebook: str, function: str) -> str | None:
