@@ -17,6 +17,30 @@ UNSOLVED = {
     for f in ("softmax", "one_hot", "cross_entropy_cost", "softmax_regression_step")
 }
 STUB = "def softmax(Z):\n    return np.zeros_like(Z)\n"  # wrong: scores 0 honestly
+# Two attacks on the machine, used by the attacks' tests and the cluster's.
+KILL_THE_GRADER = (
+    "import os, signal\n"
+    "for pid in (os.getppid(), 1, -1):\n"
+    "    try:\n"
+    "        os.kill(pid, signal.SIGKILL)\n"
+    "    except OSError:\n"
+    "        pass\n"
+)
+FORK_BOMB = (
+    "import os\n"
+    "forks = 0\n"
+    "for _ in range(1000):\n"
+    "    try:\n"
+    "        if os.fork() == 0:\n"
+    "            import time; time.sleep(30); os._exit(0)\n"
+    "        forks += 1\n"
+    "    except OSError:\n"
+    "        break\n"
+    "if forks >= 1000:\n"
+    "    def softmax(Z):\n"
+    "        T = np.exp(Z - Z.max(axis=0))\n"
+    "        return T / T.sum(axis=0)\n"
+)
 
 
 def sandbox_here() -> bool:

@@ -20,6 +20,8 @@ import time
 import nbformat
 import pytest
 from grading_support import (
+    FORK_BOMB,
+    KILL_THE_GRADER,
     MAX,
     NAME,
     NOTEBOOKS,
@@ -183,14 +185,7 @@ SABOTAGE = {
         "        except OSError:\n"
         "            pass\n"
     ),
-    "kill the grader": (
-        "import os, signal\n"
-        "for pid in (os.getppid(), 1, -1):\n"
-        "    try:\n"
-        "        os.kill(pid, signal.SIGKILL)\n"
-        "    except OSError:\n"
-        "        pass\n"
-    ),
+    "kill the grader": KILL_THE_GRADER,
     "freeze the grader with SIGSTOP": (
         "import os, signal\n"
         "for pid in range(1, 4096):\n"
@@ -211,21 +206,7 @@ SABOTAGE = {
         "            pass\n"
         "        time.sleep(0.01)\n"
     ),
-    "a fork bomb": (
-        "import os\n"
-        "forks = 0\n"
-        "for _ in range(1000):\n"
-        "    try:\n"
-        "        if os.fork() == 0:\n"
-        "            import time; time.sleep(30); os._exit(0)\n"
-        "        forks += 1\n"
-        "    except OSError:\n"
-        "        break\n"
-        "if forks >= 1000:\n"
-        "    def softmax(Z):\n"
-        "        T = np.exp(Z - Z.max(axis=0))\n"
-        "        return T / T.sum(axis=0)\n"
-    ),
+    "a fork bomb": FORK_BOMB,
     "print without end": (
         "import sys\nchunk = 'x' * 1_000_000\nfor _ in range(1000):\n    sys.stdout.write(chunk)\n"
     ),
@@ -435,7 +416,7 @@ def _huge(folder):
     """Finding 10: 100,000 cells, 15 MB."""
     folder.mkdir(parents=True, exist_ok=True)
     cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-            "source": "x" * 120}  # fmt: skip
+            "source": "x" * 60}  # fmt: skip
     path = folder / NAME
     path.write_text(json.dumps({"cells": [cell] * 100_000, "metadata": {}, "nbformat": 4,
                                 "nbformat_minor": 5}))  # fmt: skip

@@ -13,6 +13,7 @@ while an exercise runs (that exercise's doing), the exercises after it get a fre
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import select
@@ -178,6 +179,28 @@ def run_plan(
     return result
 
 
+def _tasks_of_this_user() -> int:
+    """How many processes and threads this user runs (RLIMIT_NPROC counts them all)."""
+    uid, count = os.getuid(), 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields.get("Uid", "-1").split()[0]) == uid:
+            count += int(fields.get("Threads", "1").strip())
+    return count
+
+
+def process_limits(limits: sandbox.Limits) -> sandbox.Limits:
+    """``limits`` for a run started by this user: as an ordinary user (a user namespace, or no
+    sandbox) the process limit counts every process the user runs, so those come on top."""
+    if os.geteuid() == 0:
+        return limits
+    return dataclasses.replace(limits, processes=limits.processes + _tasks_of_this_user())
+
+
 def _command(sealed, directory: Path, package: Path, slot: int) -> tuple:
     module = [sys.executable, "-m", "helpers.course.runner"]
     if sealed is None:
@@ -200,7 +223,7 @@ def _one_sandbox(
         shutil.copytree(matplotlib_dir, directory / ".matplotlib")
     command, env = _command(sealed, directory, package, slot)
     with open(logs / "log", "ab") as log:
-        box = _Sandboxed(command, env, directory, limits, log)
+        box = _Sandboxed(command, env, directory, process_limits(limits), log)
     try:
         hello = box.receive(min(HELLO_SECONDS, deadline - time.monotonic()), 0)
         if hello is None or not hello[0].get("hello"):
