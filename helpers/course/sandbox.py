@@ -36,6 +36,8 @@ import helpers
 
 PACKAGE_DIR = Path(helpers.__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
+# Where a run sees the package copy: where this environment's install says helpers lives.
+MOUNT_DIR = PACKAGE_DIR
 DATA_DIR = REPO_DIR / "data"
 INSIDE_DIR = "/grading"  # the run's directory, as the sandbox sees it
 TMP_BYTES = 256 * 1024**2
@@ -95,8 +97,9 @@ class Limits:
             resource.setrlimit(kind, (value, value))
 
 
-def _stub(node, message: str) -> None:
-    node.body = [ast.parse(f"raise RuntimeError({message!r})").body[0]]
+def stub_body(node, name: str) -> None:
+    """Replace the body of function ``node`` (an ``ast`` node) by ``raise RuntimeError``."""
+    node.body = [ast.parse(f"raise RuntimeError({STUB_MESSAGE.format(name=name)!r})").body[0]]
     node.decorator_list = []
 
 
@@ -108,12 +111,12 @@ def stub_functions(source: str, names=None) -> str:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             if names is None or node.name in names:
-                _stub(node, STUB_MESSAGE.format(name=node.name))
+                stub_body(node, node.name)
         elif isinstance(node, ast.ClassDef) and names is None:
             for method in node.body:
                 is_function = isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
                 if is_function and not method.name.startswith("__"):
-                    _stub(method, STUB_MESSAGE.format(name=f"{node.name}.{method.name}"))
+                    stub_body(method, f"{node.name}.{method.name}")
     return ast.unparse(tree) + "\n"
 
 
@@ -295,7 +298,7 @@ class Sandbox:
 
     def command(self, directory: Path, package: Path, slot: int, command: list) -> list:
         """The full bubblewrap command line for one run."""
-        inside_package = str(PACKAGE_DIR)
+        inside_package = str(MOUNT_DIR)
         # The runner is the PID namespace's init: the kernel drops SIGKILL and SIGSTOP sent to
         # it from inside, so one exercise's process cannot take its siblings down with it.
         args = [self.bwrap, "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]

@@ -229,7 +229,12 @@ def _one_sandbox(
         if hello is None or not hello[0].get("hello"):
             box.close()
             why = _last_line(_tail(logs / "log"))
-            result.grader_fault = f"the sandbox could not start the grading runner: {why}"
+            what = (
+                "the sandbox cannot import helpers"  # the package copy is not where Python looks
+                if "No module named 'helpers" in why
+                else "the sandbox could not start the grading runner"
+            )
+            result.grader_fault = f"{what}: {why}"
             return len(plan.exercises)
         box.send({"setup": list(plan.setup)})
         ready = box.receive(min(SETUP_SLACK + 60, deadline - time.monotonic()), 0)
