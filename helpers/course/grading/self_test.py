@@ -38,7 +38,7 @@ def course_version(notebook: Path, where: str, limits: sandbox.Limits) -> str:
         sandbox.package_fingerprint(),
         hashlib.sha256(notebook.read_bytes()).hexdigest(),
         where,
-        str(sandbox.MOUNT_DIR),  # where the package copy is mounted in the sandbox
+        str(sandbox.mount_dir()),  # where the package copy is mounted in the sandbox
         sys.executable,
         repr(limits),
     ):
