@@ -10,7 +10,7 @@ cleared and nbgrader metadata is kept.
 So that a lesson keeps running past an exercise a student has not solved, each check cell
 (nbgrader ``grade_id`` ``check_<name>``) is tagged ``raises-exception`` (JupyterLab's *Run All*
 and nbclient go on after it), and a failing check puts the course's version of the function in
-place for the cells below (:func:`helpers.checks.cases.run_cases`). A notebook with exercises
+place for the cells below (:func:`helpers.checks.driver.run_cases`). A notebook with exercises
 ends with a cell that shows which of them pass now (:func:`helpers.checks.progress`).
 
 A student's work is never lost: ``<out>/.release.json`` records what this tool last wrote. A
