@@ -30,7 +30,7 @@ help:
 	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
 	@echo "make check-lock ask the package index that every lock installs on every supported platform"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
-	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap, root)"
+	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap; root or user namespaces)"
 	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
 	@echo "make gradescope-autograder  Gradescope's autograder zip in build/ (setup.sh, run_autograder, the course)"
 
@@ -62,8 +62,8 @@ unit: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py \
 	    --ignore=tests/test_grade_dask.py tests
 
-# Needs Debian's bubblewrap (apt-get install bubblewrap) and root: each submission runs as a
-# user of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
+# Needs Debian's bubblewrap (apt-get install bubblewrap) and root or user namespaces: each run is a
+# sandbox of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
 # Also grades a few submissions on a Dask scheduler and two workers started on 127.0.0.1.
 test-grader-security: $(VENV)/.distributed
 	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py \
