@@ -12,7 +12,8 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
-        nbval-profile nbval-replays test-portability fragility slides slide-metadata web-assets
+        nbval-profile nbval-replays test-portability fragility slides slide-metadata web-assets \
+        gradescope-autograder
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -31,8 +32,9 @@ help:
 	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
 	@echo "make check-lock ask the package index that every lock installs on every supported platform"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
-	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap, root)"
+	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap; root or user namespaces)"
 	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
+	@echo "make gradescope-autograder  Gradescope's autograder zip in build/ (setup.sh, run_autograder, the course)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
@@ -62,8 +64,8 @@ unit: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py \
 	    --ignore=tests/test_grade_dask.py tests
 
-# Needs Debian's bubblewrap (apt-get install bubblewrap) and root: each submission runs as a
-# user of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
+# Needs Debian's bubblewrap (apt-get install bubblewrap) and root or user namespaces: each run is a
+# sandbox of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
 # Also grades a few submissions on a Dask scheduler and two workers started on 127.0.0.1.
 test-grader-security: $(VENV)/.distributed
 	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py \
@@ -72,6 +74,10 @@ test-grader-security: $(VENV)/.distributed
 # A benchmark, not a test: prints seconds and writes build/bench-grade.json.
 bench-grade: $(STAMP)
 	$(BIN)/python -m helpers.course.bench_grade --json build/bench-grade.json
+
+# Gradescope's autograder: gradescope/setup.sh and run_autograder, with the course beside them.
+gradescope-autograder: $(STAMP)
+	$(BIN)/python -m helpers.course.grading.gradescope --out build/gradescope-autograder.zip
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks

@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.course import cells
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
@@ -101,7 +103,7 @@ def test_every_notebook_first_says_how_to_install_helpers_where_it_is_missing():
     # ModuleNotFoundError; the same cell everywhere, so one fix reaches every notebook.
     first_cells = [_code(_read(path))[0] for path in NOTEBOOKS]
     # the grader runs an installed copy of helpers: the guard is not part of a grading run
-    assert all(c.metadata.get("course", {}).get("demo") for c in first_cells)
+    assert not any(cells.is_setup(c) for c in first_cells)
     guards = {c.source for c in first_cells}
     assert len(guards) == 1, "the first code cells differ between notebooks"
     (guard,) = guards
@@ -112,6 +114,9 @@ def test_every_notebook_first_says_how_to_install_helpers_where_it_is_missing():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_second_code_cell_sets_up_the_notebook(path):
     assert "helpers.setup_notebook(" in _code(_read(path))[1].source
+    # opt-in: that cell, and no other, is what the grader runs before the exercise cells
+    setup = [c for c in _read(path).cells if cells.is_setup(c)]
+    assert setup == [_code(_read(path))[1]], path.name
 
 
 def _third_party_imports(sources) -> set:

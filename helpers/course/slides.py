@@ -43,6 +43,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.course import cells as cell_kinds
 from helpers.course.notebook_io import read_notebook, write_atomically
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
@@ -128,17 +129,9 @@ def split_at_headings(nb) -> list[str]:
     return kept
 
 
-def _is_solution(cell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
-
-
-def _is_check(cell) -> bool:
-    nbgrader = cell.metadata.get("nbgrader", {})
-    return bool(nbgrader.get("grade")) and not nbgrader.get("solution")
-
-
-def _is_notes_cell(cell) -> bool:
-    return cell.cell_type == "markdown" and NOTES_KEY in cell.metadata.get("course", {})
+_is_solution = cell_kinds.is_solution
+_is_check = cell_kinds.is_check
+_is_notes_cell = cell_kinds.is_notes
 
 
 def slide_type_for(cell, *, before_first_section: bool, after_solution: bool = False) -> str:
