@@ -334,6 +334,40 @@ def test_every_section_has_speaker_notes_right_after_its_heading(path):
         assert all(_slide_type(c) == "notes" for c in after)
 
 
+# Speaker notes are written by hand, per lesson, in a second phase; until a notebook has one, its
+# notes cells hold the template and this test is an expected failure for that notebook (strict:
+# it must fail then). From its first note written by hand, every section's notes must pass.
+NOTES_PHASE_2 = (
+    "notes are written in phase 2: this notebook has no speaker notes written by hand yet "
+    "(its notes cells hold what make slide-metadata wrote)"
+)
+
+
+def _notes_case(path):
+    from helpers.course.speaker_notes import has_notes_written
+
+    waiting = not has_notes_written(_read(path))
+    return pytest.param(
+        path, id=path.name, marks=pytest.mark.xfail(waiting, reason=NOTES_PHASE_2, strict=True)
+    )
+
+
+@pytest.mark.parametrize("path", [_notes_case(p) for p in NOTEBOOKS])
+def test_speaker_notes_are_written_by_hand_not_copied_and_add_up_to_the_stated_time(path):
+    from helpers.course.speaker_notes import notes_problems
+
+    assert notes_problems(_read(path), path.name) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_only_code_cells_are_tagged_to_show_their_code_on_slides(path):
+    from helpers.course.slides import SHOW_CODE_TAG
+
+    for cell in _read(path).cells:
+        if SHOW_CODE_TAG in cell.metadata.get("tags", []):
+            assert cell.cell_type == "code", f"{path.name}: {SHOW_CODE_TAG} on:\n{cell.source}"
+
+
 def _image_outputs(nb):
     return [
         (cell, output)

@@ -43,14 +43,14 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.course import speaker_notes
 from helpers.course.notebook_io import read_notebook, write_atomically
+from helpers.course.speaker_notes import DIGEST_KEY, NOTES_KEY, digest, written_by_hand
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 LONG_LINES = 12  # a markdown derivation longer than this gets a screen of its own
 LONG_CODE_LINES = 20  # so does a code cell this long
-NOTES_KEY = "notes_for"  # metadata.course.<this>: the heading a generated notes cell belongs to
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_REMEMBER = re.compile(r"\*\*What to remember:?\*\*:?\s*(.+?)(?:\n\s*\n|\n#|\Z)", re.S | re.I)
 
 
 def _headings(source: str):
@@ -137,8 +137,28 @@ def _is_check(cell) -> bool:
     return bool(nbgrader.get("grade")) and not nbgrader.get("solution")
 
 
-def _is_notes_cell(cell) -> bool:
-    return cell.cell_type == "markdown" and NOTES_KEY in cell.metadata.get("course", {})
+_is_notes_cell = speaker_notes.is_notes_cell
+
+
+def _first_section(cells) -> int:
+    """Index of the first cell with a level-2 heading (``len(cells)`` if none)."""
+    return next(
+        (
+            i
+            for i, c in enumerate(cells)
+            if c.cell_type == "markdown" and any(lv == 2 for lv, _ in heading_levels(c.source))
+        ),
+        len(cells),
+    )
+
+
+def is_setup_cell(nb, index: int) -> bool:
+    """Whether ``nb.cells[index]`` is a set-up cell: a code cell before the first section, or
+    one that calls ``setup_notebook``. Slides skip them, pages leave them out."""
+    cell = nb.cells[index]
+    return cell.cell_type == "code" and (
+        index < _first_section(nb.cells) or "setup_notebook(" in cell.source
+    )
 
 
 def slide_type_for(cell, *, before_first_section: bool, after_solution: bool = False) -> str:
@@ -166,58 +186,12 @@ def slide_type_for(cell, *, before_first_section: bool, after_solution: bool = F
     return "-"
 
 
-def _split_at_sections(source: str) -> list[tuple[str | None, str]]:
-    """Split ``source`` at level-1/2 heading lines: ``[(heading or None, text after it), ...]``."""
-    pieces, heading, lines, fenced = [], None, [], False
-    for line in source.splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
-        match = None if fenced else re.match(r"^#{1,2}\s+(.+?)\s*$", line)
-        if match:
-            pieces.append((heading, "\n".join(lines)))
-            heading, lines = match.group(1).strip(), []
-        else:
-            lines.append(line)
-    pieces.append((heading, "\n".join(lines)))
-    return pieces
-
-
-def section_notes(cells, start: int, heading: str) -> str:
-    """Speaker notes for the section ``heading`` (a level-2 heading in ``cells[start]``)."""
-    pieces = _split_at_sections(cells[start].source)
-    position = next(i for i, (h, _) in enumerate(pieces) if h == heading)
-    parts = [pieces[position][1]]
-    if position == len(pieces) - 1:  # the section goes on into the next cells
-        for cell in cells[start + 1 :]:
-            if cell.cell_type != "markdown" or _is_notes_cell(cell):
-                continue
-            following = _split_at_sections(cell.source)
-            parts.append(following[0][1])
-            if len(following) > 1:
-                break
-    # hints (<details> blocks) belong to the exercise, not to what the section says
-    section = re.sub(r"<details>.*?</details>", "", "\n\n".join(parts), flags=re.S)
-    remember = [m.group(1).strip() for m in _REMEMBER.finditer(section)]
-    if remember:
-        body = "\n".join(f"- {' '.join(point.split())}" for point in remember)
-        return f"**Speaker notes · {heading}** — what to remember:\n\n{body}\n"
-    section = re.sub(r"^\s*(```|~~~).*?^\s*\1[^\n]*$", "", section, flags=re.M | re.S)
-    prose = [p.strip() for p in re.split(r"\n\s*\n", section) if p.strip()]
-    prose = [p for p in prose if not p.startswith(("$$", "|", "```", "<", "!", "#", "-", "*"))]
-    opening = re.split(r"(?<=[.!?])\s", prose[0], maxsplit=1)[0] if prose else heading
-    opening = " ".join(re.sub(r"\$\$.*?\$\$", "…", opening, flags=re.S).split())
-    return f"**Speaker notes · {heading}** — where this section goes:\n\n- {opening}\n"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _notes_cell(heading: str, text: str):
+def _notes_cell(heading: str):
+    text = speaker_notes.TEMPLATE.format(heading=heading)
     cell = nbformat.v4.new_markdown_cell(text)
     cell.id = "notes-" + hashlib.sha1(heading.encode()).hexdigest()[:12]
     cell.metadata = {
-        "course": {NOTES_KEY: heading, "notes_digest": _digest(text), "slide_type": "notes"},
+        "course": {NOTES_KEY: heading, DIGEST_KEY: digest(text), "slide_type": "notes"},
         "jupyter": {"source_hidden": True},
         "slideshow": {"slide_type": "notes"},
     }
@@ -235,44 +209,32 @@ def annotate(nb, *, force: bool = False) -> list[str]:
     kept = split_at_headings(nb)
     existing = {c.metadata["course"][NOTES_KEY]: c for c in nb.cells if _is_notes_cell(c)}
     cells = [c for c in nb.cells if not _is_notes_cell(c)]
-    # Notes cells: one after each section's heading cell.
+    # Notes cells: one after each section's heading cell, the template until a person writes it.
     with_notes, wanted = [], set()
-    for index, cell in enumerate(cells):
+    for cell in cells:
         with_notes.append(cell)
         if cell.cell_type != "markdown":
             continue
         for level, heading in heading_levels(cell.source):
             if level != 2 or heading.lower().startswith("summary"):
                 continue
-            text = section_notes(cells, index, heading)
-            old = existing.get(heading)
             wanted.add(heading)
-            if old is not None and old.source != text and not force:
-                recorded = old.metadata["course"].get("notes_digest")
-                if recorded != _digest(old.source):  # edited by a person: keep it
-                    kept.append(f"notes of '{heading}' were edited; kept (--force replaces them)")
-                    with_notes.append(old)
-                    continue
-            with_notes.append(_notes_cell(heading, text) if old is None else old)
-            if old is not None and old.source != text:
-                old.source = text
-                old.metadata["course"]["notes_digest"] = _digest(text)
+            old = existing.get(heading)
+            if old is not None and written_by_hand(old):
+                with_notes.append(old)
+                continue
+            template = _notes_cell(heading)
+            if old is not None:  # the template, or text an earlier version derived from the slide
+                old.source = template.source
+                old.metadata["course"][DIGEST_KEY] = template.metadata["course"][DIGEST_KEY]
+            with_notes.append(template if old is None else old)
     for heading, old in existing.items():
-        if heading not in wanted:
-            if old.metadata["course"].get("notes_digest") == _digest(old.source) or force:
-                continue  # the section is gone: drop its generated notes
-            kept.append(f"notes of the removed section '{heading}' were edited; kept")
+        if heading not in wanted and written_by_hand(old):
+            kept.append(f"notes of the removed section '{heading}' were written by hand; kept")
             with_notes.append(old)
     nb.cells = with_notes
     # Slide types.
-    first_section = next(
-        (
-            i
-            for i, c in enumerate(nb.cells)
-            if c.cell_type == "markdown" and any(lv == 2 for lv, _ in heading_levels(c.source))
-        ),
-        len(nb.cells),
-    )
+    first_section = _first_section(nb.cells)
     previous_solution = False
     for index, cell in enumerate(nb.cells):
         rule = slide_type_for(
@@ -316,60 +278,203 @@ def annotate_files(paths, *, force: bool = False) -> int:
     return status
 
 
-def build_slides(paths, out_dir, *, node_modules=None) -> list[Path]:
+# --- the decks: a lecture view of each notebook ------------------------------------------------
+
+SHOW_CODE_TAG = "slide-show-code"  # a code cell whose source is shown on its slide
+THEMES = {"white": "light", "black": "dark", "night": "dark"}  # reveal.js theme → JupyterLab's
+
+
+def build_slides(paths, out_dir, *, node_modules=None, theme: str = "white") -> list[Path]:
     """Write one reveal.js deck per notebook (``<stem>.slides.html``) and ``index.html``.
 
-    The notebooks need slide metadata (``annotate``); reveal.js, MathJax and the widget
-    renderer are copied into ``out_dir/_static`` from ``node_modules`` (see
-    :mod:`helpers.course.web_assets`). Explorer outputs show their static picture.
+    Each deck is the notebook's :func:`lecture_view`; reveal.js, MathJax and the deck's own
+    script (which splits a slide taller than the screen, see ``web_assets``) are copied into
+    ``out_dir/_static`` from ``node_modules`` (see :mod:`helpers.course.web_assets`).
+    ``theme`` is a reveal.js theme of :data:`THEMES`: ``"black"`` for a dark room, its figures
+    on a light card.
     """
     from nbconvert import SlidesExporter
 
     from helpers.course import web_assets
     from helpers.course.html_export import check_paths, write_pages
 
+    if theme not in THEMES:
+        raise ValueError(f"theme must be one of {', '.join(THEMES)}, got {theme!r}")
     paths = check_paths(paths)
     out_dir = Path(out_dir)
     urls = web_assets.install(out_dir, node_modules=node_modules, reveal=True)
     exporter = SlidesExporter(
         template_name="reveal",
         reveal_url_prefix=urls["reveal"],
-        reveal_theme="white",
+        reveal_theme=theme,
         reveal_transition="none",
         reveal_number="c/t",
+        theme=THEMES[theme],
         **web_assets.exporter_settings(urls, slides=True),
     )
     return write_pages(
-        exporter, paths, out_dir, suffix=".slides.html", what="slides", prepare=hide_plumbing
+        exporter, paths, out_dir, suffix=".slides.html", what="slides", prepare=lecture_view
     )
 
 
+def lecture_view(nb):
+    """Turn ``nb`` into the deck an instructor presents (in place; returns ``nb``).
+
+    - Slides in one row, so that →, Space and PageDown step through all of them: a slide
+      starts at each heading of levels 1–3 (and where a person set a slide type by hand).
+    - The prose, the formulas and the outputs; a code cell's source only where the cell is
+      tagged ``slide-show-code``, and then without its asserts and test-only lines
+      (:func:`presentable_code`). Set-up cells, check cells and cells with nothing to show
+      are left out; a shown solution appears on a key press (a fragment).
+    - An agenda slide after the title: the sections with their minutes (from the notes).
+    - Only speaker notes written by hand (``helpers.course.speaker_notes``).
+    - Widgets as their pictures or static forms (``html_export.static_widgets``).
+    """
+    from helpers.course.html_export import static_widgets
+
+    annotate(nb)  # the rules of today, on this copy; what a person set is kept
+    cells = []
+    for cell in nb.cells:
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if _is_notes_cell(cell):
+            if written_by_hand(cell):
+                cells.append(cell)
+            continue
+        if kind == "skip":
+            continue
+        set_by_hand = kind != cell.metadata.get("course", {}).get("slide_type")
+        if cell.cell_type == "code":
+            kind = _code_on_slide(cell, set_by_hand and kind in ("slide", "subslide"))
+            if kind is None:
+                continue
+        elif cell.cell_type == "markdown":
+            starts = heading_line_numbers(cell.source.strip()) == [0]
+            kind = "slide" if starts or (set_by_hand and kind in ("slide", "subslide")) else "-"
+        else:
+            continue
+        cell.metadata.setdefault("slideshow", {})["slide_type"] = kind
+        cells.append(cell)
+    nb.cells = cells
+    if nb.cells:
+        nb.cells.insert(1, agenda_cell(nb))
+    return static_widgets(nb, quiz_answer="fragment")
+
+
+def _code_on_slide(cell, starts_slide: bool):
+    """The slide type of a code cell in the lecture view, or None when nothing of it shows."""
+    shown = SHOW_CODE_TAG in cell.metadata.get("tags", [])
+    if shown:
+        cell.source = presentable_code(cell.source)
+        shown = bool(cell.source.strip())
+    if not shown:
+        cell.metadata["transient"] = {"remove_source": True}
+        if _is_check(cell) or not cell.get("outputs"):
+            return None
+    if starts_slide:
+        return "slide"
+    return "fragment" if _is_solution(cell) and shown else "-"
+
+
+def agenda_cell(nb):
+    """The agenda slide: the notebook's sections with their minutes and the stated time."""
+    plan = speaker_notes.section_minutes(nb)
+    stated = speaker_notes.stated_minutes(nb)
+    lines = ["## Agenda", ""]
+    for heading, minutes in plan:
+        number = re.match(r"^(\d+)\.\s+", heading)  # "1. Why …": a list item, not a list
+        text = heading if number is None else f"{number.group(1)}\\. {heading[number.end() :]}"
+        lines.append(f"- {text}" + (f" · {minutes} min" if minutes is not None else ""))
+    if stated is not None:
+        known = [m for _, m in plan if m is not None]
+        total = f" ({sum(known)} planned above)" if known and len(known) == len(plan) else ""
+        lines += ["", f"**Time:** {stated} minutes{total}."]
+    cell = nbformat.v4.new_markdown_cell("\n".join(lines))
+    cell.id = "course-agenda"
+    cell.metadata = {"slideshow": {"slide_type": "slide"}, "tags": ["course-agenda"]}
+    return cell
+
+
 _PLUMBING = re.compile(r"^\s*(# NBVAL_\w+|### (BEGIN|END) (SOLUTION|HIDDEN TESTS))\s*$")
+_HIDDEN_TESTS = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*(\n|$)", re.M | re.S
+)
+# A comment that speaks to the tests, not to the audience: "the text below relies on these…"
+_TEST_COMMENT = re.compile(
+    r"\b(text|prose)\b[^.;]*\b(relies|rely|reads|says|quotes)\b|\bthe asserts?\b|\bnbval\b", re.I
+)
+
+
+def presentable_code(source: str) -> str:
+    """Return ``source`` without the lines that are for tools and tests, not for an audience.
+
+    Dropped: nbgrader's solution markers and hidden-test regions, nbval's ``# NBVAL_…`` marks
+    with the ``# Why: …`` sentence after them, every ``assert`` statement (all its lines) with
+    the comment right above it, and comments addressed to the tests ("the text below relies on
+    these"). Blank lines left in a row are merged.
+    """
+    source = _HIDDEN_TESTS.sub("", source)
+    lines = source.splitlines()
+    drop = set(_assert_lines(source))
+    after_mark, why, sentence_ended = False, False, False
+    for number, line in enumerate(lines):
+        text = line.lstrip()
+        if _PLUMBING.match(line):
+            drop.add(number)
+            after_mark = text.startswith("# NBVAL_")
+            continue
+        # the mark's "# Why: …" sentence, over comment lines until one ends with a full stop
+        why = (after_mark and text.startswith("# Why:")) or (
+            why and text.startswith("#") and not sentence_ended
+        )
+        after_mark = False
+        if why:
+            sentence_ended = text.rstrip().endswith(".")
+            drop.add(number)
+    # comment blocks: above an assert, or addressed to the tests
+    number = 0
+    while number < len(lines):
+        if not lines[number].lstrip().startswith("#"):
+            number += 1
+            continue
+        end = number
+        while end < len(lines) and lines[end].lstrip().startswith("#"):
+            end += 1
+        block = range(number, end)
+        following = next((n for n in range(end, len(lines)) if lines[n].strip()), None)
+        if _TEST_COMMENT.search(" ".join(lines[n] for n in block)) or following in drop:
+            drop.update(block)
+        number = end
+    kept, blank = [], True
+    for number, line in enumerate(lines):
+        if number in drop or (not line.strip() and blank):
+            continue
+        blank = not line.strip()
+        kept.append(line)
+    return "\n".join(kept).rstrip()
+
+
+def _assert_lines(source: str) -> list[int]:
+    """Line indices (from 0) of every assert statement in ``source`` (IPython magics allowed)."""
+    import ast
+
+    masked = re.sub(r"^([ \t]*)[%!].*$", r"\1pass", source, flags=re.M)
+    try:
+        tree = ast.parse(masked)
+    except SyntaxError:  # not Python: fall back on the lines that start an assert
+        return [n for n, line in enumerate(source.splitlines()) if re.match(r"\s*assert\b", line)]
+    return [
+        n
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assert)
+        for n in range(node.lineno - 1, node.end_lineno)
+    ]
 
 
 def hide_plumbing(nb):
-    """Drop, from code shown on slides, the lines that are for tools, not for the audience:
-    nbgrader's ``### BEGIN/END SOLUTION`` markers and nbval's ``# NBVAL_…`` marks with the
-    ``# Why: …`` comment that follows them. Returns ``nb`` (changed in place)."""
+    """Apply :func:`presentable_code` to every code cell of ``nb`` (in place; returns ``nb``)."""
     for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        kept, after_mark, why, sentence_ended = [], False, False, False
-        for line in cell.source.splitlines():
-            text = line.lstrip()
-            if _PLUMBING.match(line):
-                after_mark = text.startswith("# NBVAL_")
-                continue
-            # the mark's "# Why: …" sentence, over comment lines until one ends with a full stop
-            why = (after_mark and text.startswith("# Why:")) or (
-                why and text.startswith("#") and not sentence_ended
-            )
-            after_mark = False
-            if why:
-                sentence_ended = text.rstrip().endswith(".")
-            else:
-                kept.append(line)
-        cell.source = "\n".join(kept)
+        if cell.cell_type == "code":
+            cell.source = presentable_code(cell.source)
     return nb
 
 
@@ -383,6 +488,7 @@ def main(argv=None) -> int:
     build_parser.add_argument("notebooks", nargs="+", type=Path)
     build_parser.add_argument("--out", type=Path, default=Path("build/slides"))
     build_parser.add_argument("--node-modules", type=Path, default=None)
+    build_parser.add_argument("--theme", choices=sorted(THEMES), default="white")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
@@ -391,7 +497,9 @@ def main(argv=None) -> int:
         return annotate_files(args.notebooks, force=args.force)
     from helpers.course.html_export import report_pages
 
-    return report_pages(build_slides, args.notebooks, args.out, node_modules=args.node_modules)
+    return report_pages(
+        build_slides, args.notebooks, args.out, node_modules=args.node_modules, theme=args.theme
+    )
 
 
 if __name__ == "__main__":
