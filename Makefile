@@ -12,7 +12,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
-        nbval-profile test-portability slides slide-metadata web-assets
+        nbval-profile test-portability slides slide-metadata web-assets handout
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -23,8 +23,11 @@ help:
 	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
 	@echo "make student    write student versions to student/ (solutions removed)"
-	@echo "make html       static HTML of every notebook with its outputs, in build/html/ (offline)"
-	@echo "make slides     a reveal.js slide deck per notebook, in build/slides/ (offline)"
+	@echo "make html       static pages of the notebooks for students (no solutions), in build/html/;"
+	@echo "                AUDIENCE=instructor keeps the solutions (offline)"
+	@echo "make slides     a reveal.js deck per notebook, in build/slides/ (offline); THEME=black"
+	@echo "                for a dark room"
+	@echo "make handout    a PDF per deck, one slide a page, in build/handout/ (needs Chromium)"
 	@echo "make slide-metadata  slide types and speaker notes on the notebooks' cells, by rule"
 	@echo "make web-assets MathJax, reveal.js, require.js, widget manager from npm (web/package.json)"
 	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
@@ -119,8 +122,11 @@ bench: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m helpers.course.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
 
+# Pages for students by default: made from make student's copies in memory (nothing is written
+# to student/), outputs from the notebooks' own run. AUDIENCE=instructor keeps the solutions.
+AUDIENCE ?= student
 html: $(STAMP) $(WEB)
-	$(BIN)/python -m helpers.course.html_export --out build/html notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.html_export --audience $(AUDIENCE) --out build/html notebooks/*.ipynb
 
 # The scripts the pages and slides load (MathJax, reveal.js, require.js, the widgets' HTML
 # manager) come from npm at build time, at the versions of web/package-lock.json, and are copied
@@ -133,8 +139,16 @@ $(WEB): web/package.json web/package-lock.json
 	cd build/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
+# THEME=black: a dark deck for a dark room (figures on a light card).
+THEME ?= white
 slides: $(STAMP) $(WEB)
-	$(BIN)/python -m helpers.course.slides build --out build/slides notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.slides build --theme $(THEME) --out build/slides notebooks/*.ipynb
+
+# Chromium (apt-get install chromium) prints each deck's ?print-pdf view: build/handout/*.pdf.
+# Always the light theme: paper is white.
+handout: $(STAMP) $(WEB)
+	$(BIN)/python -m helpers.course.slides build --out build/handout/decks notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.handout --out build/handout build/handout/decks/*.slides.html
 
 # Slide types and speaker notes by rule (helpers/course/slides.py); keeps what a person changed
 # unless FORCE=1. Re-execute the notebooks afterwards (make notebooks).

@@ -44,7 +44,7 @@ _PRINT_VIEW = """() => {
     const cut = pages.map((page, i) => [i + 1, page, page.querySelector('section')])
         .filter(([i, page, s]) => s && s.scrollHeight > page.clientHeight + 1)
         .map(([i]) => i);
-    return {pages: pages.length, cut: cut};
+    return {slides: pages.length, cut: cut};
 }"""
 
 
@@ -76,8 +76,13 @@ def pdf_page_count(data: bytes) -> int:
     return max(counts, default=0)
 
 
-def print_handouts(decks, out_dir, *, chromium=None, timeout_ms: int = 60_000) -> list[dict]:
+def print_handouts(
+    decks, out_dir, *, chromium=None, browser=None, timeout_ms: int = 60_000
+) -> list[dict]:
     """Print each deck (``<stem>.slides.html`` files of one folder) to ``out_dir/<stem>.pdf``.
+
+    ``browser``: a Playwright Chromium browser to print with (default: Chromium at ``chromium``,
+    started here).
 
     Returns one dict per deck: ``pdf`` (its path), ``pages`` (in the PDF), ``slides`` (laid out
     by reveal.js), ``cut`` (numbers of the slides taller than their page). Raises
@@ -99,30 +104,40 @@ def print_handouts(decks, out_dir, *, chromium=None, timeout_ms: int = 60_000) -
     if len(folders) != 1:
         raise ValueError("decks must all be in one folder (they share its _static)")
     chromium = Path(chromium) if chromium is not None else CHROMIUM
-    if not chromium.exists():
+    if browser is None and not chromium.exists():
         raise FileNotFoundError(f"no browser at {chromium}: apt-get install chromium")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    with serve_folder(folders.pop()) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(timeout_ms)
-            for deck in sorted(decks):
-                page.goto(f"{base}{deck.name}?print-pdf")
-                page.locator("html[data-course-pdf-ready]").wait_for(state="attached")
-                view = page.evaluate(_PRINT_VIEW)
-                pdf = page.pdf(prefer_css_page_size=True, print_background=True)
-                target = out_dir / f"{deck.name.removesuffix('.slides.html')}.pdf"
-                write_bytes_atomically(pdf, target)
-                pages = pdf_page_count(pdf)
-                results.append({"pdf": target, "pages": pages, "slides": view["pages"], **view})
-        finally:
-            browser.close()
-    return results
+    with serve_folder(folders.pop()) as base:
+        if browser is not None:
+            return _print(browser, base, sorted(decks), out_dir, timeout_ms)
+        with sync_playwright() as playwright:
+            started = playwright.chromium.launch(
+                executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                return _print(started, base, sorted(decks), out_dir, timeout_ms)
+            finally:
+                started.close()
+
+
+def _print(browser, base: str, decks, out_dir: Path, timeout_ms: int) -> list[dict]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        results = []
+        for deck in decks:
+            page.goto(f"{base}{deck.name}?print-pdf")
+            page.locator("html[data-course-pdf-ready]").wait_for(state="attached")
+            view = page.evaluate(_PRINT_VIEW)
+            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+            target = out_dir / f"{deck.name.removesuffix('.slides.html')}.pdf"
+            write_bytes_atomically(pdf, target)
+            results.append({"pdf": target, "pages": pdf_page_count(pdf), **view})
+        return results
+    finally:
+        context.close()
 
 
 def main(argv=None) -> int:

@@ -144,6 +144,7 @@ def static_widgets(nb, *, quiz_answer: str = "details", suffix=None):
                 outputs.append(_note_output("widget"))
                 continue
             page = static_question_html(questions[question_id], answer=quiz_answer, suffix=suffix)
+            cell.metadata["transient"] = {"remove_source": True}  # the question stands alone
             outputs.append(
                 nbformat.v4.new_output(
                     "display_data",
@@ -311,7 +312,7 @@ def contents_cell(nb):
     body = "\n".join(items)
     cell = nbformat.v4.new_markdown_cell(
         f'<nav class="course-contents" aria-label="Contents">\n<p><b>Contents</b></p>\n'
-        f"<ol>\n{body}\n</ol>\n</nav>"
+        f"<ul>\n{body}\n</ul>\n</nav>"
     )
     cell.id = "course-contents"
     return cell

@@ -82,6 +82,15 @@
     return endsProse && next.classList.contains("jp-OutputArea-child") && Boolean(next.querySelector("img"));
   }
 
+  // A paragraph whose first word is plain text in lower case (not `code` or a formula).
+  function continuesSentence(block) {
+    if (block.tagName !== "P") return false;
+    var first = Array.prototype.find.call(block.childNodes, function (n) {
+      return n.nodeType === Node.ELEMENT_NODE || n.data.trim();
+    });
+    return Boolean(first) && first.nodeType === Node.TEXT_NODE && /^\s*[a-z]/.test(first.data);
+  }
+
   // --- splitting one block that is taller than the room left for it ------------------------
 
   function textPosition(root, offset) {
@@ -292,6 +301,9 @@
         }
       }
       var start = i;
+      // a paragraph that goes on with a sentence (it starts in lower case) stays with the block
+      // before it: no slide opens mid-sentence
+      while (start > 1 && continuesSentence(blocks[start])) start--;
       while (start > 1 && keepWithNext(blocks[start - 1], blocks[start])) start--;
       if (start === 1 && keepWithNext(blocks[0], blocks[1])) start = i; // it all belongs together
       var next = newSlideAfter(section);
@@ -341,11 +353,7 @@
       var guard = 0;
       while (section && guard++ < 100) section = splitOnce(section);
     });
-    slides().forEach(function (section) {
-      var top = section.getBoundingClientRect().top;
-      var bottom = Math.max.apply(null, blocksOf(section).map(function (b) { return b.getBoundingClientRect().bottom; }));
-      section.dataset.measured = Math.round(bottom - top);
-    });
+
   }
 
   // --- waiting for what changes the layout: fonts, pictures, MathJax ------------------------
