@@ -12,13 +12,15 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
 
 .PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
-        nbval-profile test-portability slides slide-metadata web-assets handout
+        nbval-profile nbval-replays test-portability fragility slides slide-metadata web-assets \
+        gradescope-autograder handout
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
-	@echo "make test       set up .venv, then ruff + unit tests + nbval replay (default and"
-	@echo "                $(TEST_PROFILE) numerics) + browser tests"
+	@echo "make test       set up .venv, then ruff + unit tests + nbval replays (as this machine"
+	@echo "                rounds and under $(TEST_PROFILES), at once) + browser tests"
 	@echo "make test-portability  nbval replay under every numerics profile (tests/numerics_profiles.txt)"
+	@echo "make fragility  run every notebook under every numerics profile; list each output that changed"
 	@echo "make test-browser  every notebook run in JupyterLab in Chromium; make html's pages"
 	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
@@ -33,8 +35,9 @@ help:
 	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
 	@echo "make check-lock ask the package index that every lock installs on every supported platform"
 	@echo "make test-distributed  two tuning workers sharing a study on a throwaway PostgreSQL"
-	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap, root)"
+	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap; root or user namespaces)"
 	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
+	@echo "make gradescope-autograder  Gradescope's autograder zip in build/ (setup.sh, run_autograder, the course)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
@@ -48,7 +51,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_index.ipynb
 
-test: lint unit nbval nbval-profile test-browser
+test: lint unit nbval-replays test-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks
@@ -64,8 +67,8 @@ unit: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py \
 	    --ignore=tests/test_grade_dask.py tests
 
-# Needs Debian's bubblewrap (apt-get install bubblewrap) and root: each submission runs as a
-# user of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
+# Needs Debian's bubblewrap (apt-get install bubblewrap) and root or user namespaces: each run is a
+# sandbox of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
 # Also grades a few submissions on a Dask scheduler and two workers started on 127.0.0.1.
 test-grader-security: $(VENV)/.distributed
 	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py \
@@ -75,15 +78,23 @@ test-grader-security: $(VENV)/.distributed
 bench-grade: $(STAMP)
 	$(BIN)/python -m helpers.course.bench_grade --json build/bench-grade.json
 
+# Gradescope's autograder: gradescope/setup.sh and run_autograder, with the course beside them.
+gradescope-autograder: $(STAMP)
+	$(BIN)/python -m helpers.course.grading.gradescope --out build/gradescope-autograder.zip
+
 nbval: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) notebooks
 
 # Numerics profiles (tests/numerics_profiles.txt) make this machine round like another CPU;
-# stored outputs must replay under each. `make test` adds TEST_PROFILE, a laptop without
-# AVX-512 (it differs from the machine that made the outputs in oneDNN's and OpenBLAS's kernels).
+# stored outputs must replay under each. `make test` replays as this machine rounds and under
+# TEST_PROFILES at once (each replay is mostly one busy core): a laptop without AVX-512 (other
+# OpenBLAS kernels) and an old SSE-only CPU (other oneDNN, OpenBLAS and NumPy loops), the two
+# kinds of difference `make fragility` finds on the CI machine kind.
 PROFILES := tests/numerics_profiles.txt
-TEST_PROFILE := laptop-avx2
-PROFILE ?= $(TEST_PROFILE)
+TEST_PROFILES := laptop-avx2 old-sse
+PROFILE ?= laptop-avx2
+# make 4 prints each replay's output in one piece; macOS's make 3.81 interleaves it
+SYNC := $(if $(filter 3.%,$(MAKE_VERSION)),,--output-sync=target)
 
 nbval-profile: $(STAMP)
 	@vars=$$(awk -v p='$(PROFILE)' '$$1 == p { $$1 = ""; print; found = 1 } END { exit !found }' \
@@ -91,10 +102,23 @@ nbval-profile: $(STAMP)
 	echo "nbval under numerics profile $(PROFILE):$${vars:- (no variables)}"; \
 	env $$vars $(BIN)/python -m pytest $(PYTEST_NBVAL) -p no:cacheprovider notebooks
 
+nbval-profile-%: $(STAMP)
+	@$(MAKE) --no-print-directory nbval-profile PROFILE=$*
+
+nbval-replays: $(STAMP)
+	@$(MAKE) --no-print-directory -j$(words x $(TEST_PROFILES)) $(SYNC) nbval \
+	    $(addprefix nbval-profile-,$(TEST_PROFILES))
+
 test-portability: $(STAMP)
 	@failed=; for p in $$(awk '!/^#/ && NF { print $$1 }' $(PROFILES)); do \
 	    $(MAKE) --no-print-directory nbval-profile PROFILE=$$p || failed="$$failed $$p"; \
 	done; test -z "$$failed" || { echo "nbval failed under:$$failed"; exit 1; }
+
+# Not a test: every notebook executed under every profile (two at a time), each compared with its
+# stored outputs as nbval compares them; lists every output that changed, with its cell and
+# profiles, and writes build/fragility.json. About 20 minutes on 2 cores.
+fragility: $(STAMP)
+	$(BIN)/python tests/fragility.py --jobs 2 --json build/fragility.json notebooks/*.ipynb
 
 # The PostgreSQL driver and Dask's distributed, only for the targets below: `make lab` and
 # `make test` never install them.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import batchnorm, checks, sampling, search, softmax, tf_digits, tf_quadratic, tuning
-from helpers.checks import cases
+from helpers.checks import stand_ins
 
 # ---- softmax -------------------------------------------------------------------------------
 
@@ -1167,9 +1167,12 @@ def test_an_exception_inside_the_students_code_is_reported_not_raised():
 
 
 def test_every_graded_function_has_a_check_and_a_reference():
-    for exercise in checks.EXERCISES.values():
-        assert callable(exercise.check)
-        assert callable(getattr(exercise.reference_module, exercise.function))
+    for name, exercise in checks.EXERCISES.items():
+        assert exercise.check.__name__ == f"check_{name}"
+        assert exercise.reference.__name__ == name
+        table = exercise.cases()
+        assert table.name == name and table.reference is exercise.reference
+        assert table.cases and not any(case.hidden for case in table.cases)
 
 
 def test_a_broken_dependency_is_not_charged_to_the_function_built_on_it():
@@ -1205,7 +1208,7 @@ class FakeShell:
 def notebook(monkeypatch):
     """A notebook's namespace, as if the checks ran in its kernel."""
     shell = FakeShell({"np": np})
-    monkeypatch.setattr(cases, "_interactive_shell", lambda: shell)
+    monkeypatch.setattr(stand_ins, "interactive_shell", lambda: shell)
     return shell
 
 
@@ -1219,7 +1222,7 @@ def test_a_failing_check_in_a_notebook_puts_the_course_version_in_place(notebook
         "until softmax passes its check, the cells below use the course's version"
     )
     course = namespace["softmax"]
-    assert course is not mine and cases.is_stand_in(course)
+    assert course is not mine and stand_ins.is_stand_in(course)
     Z = np.array([[1.0, 2.0], [3.0, 0.0]])
     np.testing.assert_allclose(course(Z), softmax.softmax(Z))
     course(Z)  # the same cell: said once
@@ -1233,7 +1236,7 @@ def test_a_failing_check_in_a_notebook_puts_the_course_version_in_place(notebook
     # the learner runs a fixed exercise cell: theirs is bound again and passes
     exec("def softmax(Z):\n    e = np.exp(Z - Z.max(0))\n    return e / e.sum(0)", namespace)
     checks.check_softmax(namespace["softmax"])
-    assert not cases.is_stand_in(namespace["softmax"])
+    assert not stand_ins.is_stand_in(namespace["softmax"])
 
 
 def test_the_course_version_stands_in_only_for_the_name_the_notebook_uses(notebook):
@@ -1249,7 +1252,7 @@ def test_outside_a_notebook_nothing_is_rebound(monkeypatch):
     namespace = {"np": np}
     exec("def softmax(Z):\n    return Z", namespace)
     mine = namespace["softmax"]
-    assert cases._interactive_shell() is None  # pytest runs no IPython shell
+    assert stand_ins.interactive_shell() is None  # pytest runs no IPython shell
     with pytest.raises(checks.CheckFailure) as failure:
         checks.check_softmax(mine)
     assert "course's version" not in str(failure.value)
@@ -1285,7 +1288,7 @@ def test_a_stand_in_changes_no_other_checks_verdict(notebook):
     exec("def batchnorm_forward(Z, gamma, beta, eps):\n    return Z, ()", namespace)
     with pytest.raises(checks.CheckFailure):
         checks.check_batchnorm_forward(namespace["batchnorm_forward"])
-    assert cases.is_stand_in(namespace["batchnorm_forward"])
+    assert stand_ins.is_stand_in(namespace["batchnorm_forward"])
     namespace["reference_backward"] = batchnorm.batchnorm_backward
     exec(
         "def batchnorm_backward(dZ_tilde, cache):\n"
@@ -1296,7 +1299,7 @@ def test_a_stand_in_changes_no_other_checks_verdict(notebook):
     )
     with pytest.raises(checks.CheckFailure, match="IndexError"):
         checks.check_batchnorm_backward(namespace["batchnorm_backward"])
-    assert cases.is_stand_in(namespace["batchnorm_forward"]), "the stand-in is back afterwards"
+    assert stand_ins.is_stand_in(namespace["batchnorm_forward"]), "the stand-in is back afterwards"
 
 
 # ---- each exercise graded on its own; exceptions name their function -------------------------
@@ -1396,7 +1399,7 @@ def test_progress_runs_every_check_of_the_notebook_quietly(notebook, capsys):
         "  ✗ softmax_regression_step — not defined yet: run its exercise cell",
         "1 of 4 pass (2 of 8 points)",
     ]
-    assert namespace["one_hot"].__name__ == "one_hot" and not cases.is_stand_in(
+    assert namespace["one_hot"].__name__ == "one_hot" and not stand_ins.is_stand_in(
         namespace["one_hot"]
     ), "progress puts nothing in place"
 
@@ -1421,3 +1424,65 @@ def test_progress_says_when_the_course_version_stands_in(notebook, capsys):
 def test_progress_refuses_bad_arguments(notebook_name, namespace, error):
     with pytest.raises(error, match="notebook" if error is ValueError else "namespace"):
         checks.progress(notebook_name, namespace)
+
+
+# ---- hidden cases: drawn when grading, passable by every correct implementation -------------
+
+
+def _hidden_verdicts(name, function, seed):
+    """The judge's message (None: passed) for each hidden case drawn with ``seed``, with the
+    same round trip and stand-ins as in the grader."""
+    import json
+
+    from helpers.checks.cases import judge
+    from helpers.checks.probes import observe
+
+    exercise = checks.EXERCISES[name]
+    table = exercise.cases()
+    hidden = exercise.hidden_cases(np.random.default_rng(seed))
+    assert hidden and all(case.hidden for case in hidden)
+    with stand_ins.references_in_place(function, dict(table.uses)):
+        return [
+            judge(
+                name,
+                case,
+                json.loads(json.dumps(observe(function, **case.request()))),
+                table.arg_names,
+            )
+            for case in hidden
+        ]
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("seed", range(3))
+def test_the_reference_and_every_correct_alternative_pass_the_hidden_cases(name, seed):
+    _, reference, correct, _ = CASES[name]
+    for function in (reference, *correct):
+        assert _hidden_verdicts(name, function, seed) == [None] * len(
+            checks.EXERCISES[name].hidden_cases(np.random.default_rng(seed))
+        ), function.__name__
+
+
+def test_a_hidden_failure_is_explained_without_its_expected_value():
+    def shifted(Z):  # right on the public examples' shapes, wrong values
+        return softmax.softmax(Z) + 0.125
+
+    messages = [m for m in _hidden_verdicts("softmax", shifted, 0) if m]
+    assert messages
+    for message in messages:
+        assert message.startswith('✗ softmax — hidden case "')
+        assert "expected value is not shown" in message and "expected" not in message.replace(
+            "expected value is not shown", ""
+        )
+        assert "instead of" not in message and "0.125" not in message
+
+
+def test_a_lookup_table_of_the_public_cases_fails_the_hidden_ones():
+    table = {round(float(case.args[0].sum()), 3): softmax.softmax(case.args[0])
+             for case in checks.EXERCISES["softmax"].cases().cases}  # fmt: skip
+
+    def lookup(Z):
+        return table[round(float(Z.sum()), 3)]
+
+    checks.check_softmax(lookup)  # the notebook's check cannot tell
+    assert all(_hidden_verdicts("softmax", lookup, seed) != [None, None] for seed in range(3))

@@ -112,11 +112,16 @@ def test_ci_installs_a_browser_and_a_sandbox_checks_the_lock_then_runs_the_tests
     commands = [
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     ]
-    assert commands[-3:] == [
+    steps = [
         "make check-lock",
         "make test",
         "$sudo env DNN_WEEK3_REQUIRE_SANDBOX=1 make test-grader-security",
     ]
+    assert [c for c in commands if c in steps] == steps
+    # and the attacks again as an ordinary user, through user namespaces
+    assert commands.index(steps[-1]) < next(
+        i for i, c in enumerate(commands) if c.startswith("$sudo runuser -u dnn-week3-ci")
+    )
     assert "missing+=(chromium)" in text and "missing+=(bubblewrap)" in text
     assert 'apt-get install -y -qq "${missing[@]}"' in text
     assert "export DNN_WEEK3_REQUIRE_BROWSER=1" in commands

@@ -1,123 +1,141 @@
-"""The autograder on submissions of notebook 05: honest, broken, and written to cheat.
+"""The autograder on submissions of notebook 05: honest and broken work, its reports and files.
 
-Every attack of issue 20 is here, written as a student would write it (in the exercise cell or
-in an extra cell). The fast ones run with ``make unit``; those that need seconds of sandboxed
-runs are marked ``slow``; ``make test-grader-security`` runs all of them.
+Attacks on it are in test_grade_security.py. Tests that grade (seconds of sandboxed runs each)
+are marked ``slow``; the rest run with ``make unit``.
 """
 
+import html
 import json
-import os
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from grading_support import (
+    HAVE_SANDBOX,
+    MAX,
+    NAME,
+    NOTEBOOKS,
+    SOURCE,
+    UNSOLVED,
+    by_function,
+    grade_all,
+    grade_id,
+    submission,
+)
 
 from helpers.checks import EXERCISES
-from helpers.course import cluster, grade, sandbox
+from helpers.course import cells, cluster, grade, sandbox
+from helpers.course.grading import submission as reading
 
-SOURCE = Path(__file__).resolve().parent.parent / "notebooks" / "05_softmax_regression.ipynb"
-NAME = "05_softmax_regression.ipynb"
-MAX = 8.0
-
-HAVE_SANDBOX = sandbox.find_bwrap() is not None and os.geteuid() == 0
-if os.environ.get("DNN_WEEK3_REQUIRE_SANDBOX") and not HAVE_SANDBOX:
-    raise RuntimeError("DNN_WEEK3_REQUIRE_SANDBOX is set but bubblewrap or root is missing")
-
-UNSOLVED = {
-    f: f"def {f}(*args):\n    raise NotImplementedError()"
-    for f in ("softmax", "one_hot", "cross_entropy_cost", "softmax_regression_step")
-}
+# ---- reading and planning ----------------------------------------------------------------------
 
 
-def _submission(tmp_path, name=NAME, extra=(), source=SOURCE, **replace):
-    """05 as a student hands it in: each exercise cell ``function`` replaced by ``source``
-    (None deletes the cell), and ``extra`` code cells appended at the end."""
-    nb = nbformat.read(source, as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in replace:
-            if replace[grade_id] is None:
-                cell.source, cell.metadata = "", {}
-            else:
-                cell.source = replace[grade_id]
-    nb.cells = [c for c in nb.cells if c.source or c.cell_type != "code"]
-    nb.cells += [nbformat.v4.new_code_cell(code) for code in extra]
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
-
-def _grade(*paths, **options):
-    grader = grade.Grader(sandboxed=HAVE_SANDBOX, **options)
-    try:
-        return grader.grade(paths)
-    finally:
-        grader.close()
-
-
-def _by_function(report):
-    return {e["function"]: e for e in report["exercises"]}
-
-
-# ---- the program comes from the instructor's notebook ------------------------------------------
-
-
-def test_every_graded_notebook_marks_its_demonstrations():
+def test_every_graded_notebook_has_one_set_up_cell_the_grader_runs():
     for notebook in {e.notebook for e in EXERCISES.values()}:
-        nb = nbformat.read(grade.NOTEBOOKS_DIR / f"{notebook}.ipynb", as_version=4)
-        setup = grade.instructor_program(nb)
+        nb = nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4)
+        setup = cells.setup_sources(nb)
         assert len(setup) == 1 and "helpers.setup_notebook(" in setup[0], notebook
-        assert any(grade.is_demo(c) for c in nb.cells), notebook
+        assert sum(cells.kind(c) == "demo" for c in nb.cells) > 3, notebook
 
 
 def test_the_assignment_comes_from_the_file_name_or_the_option():
     names = ["02_appropriate_scale", "05_softmax_regression"]
-    assert grade.identify(Path("05_softmax_regression.ipynb"), names) == names[1]
-    assert grade.identify(Path("x/05_softmax_regression-alice.ipynb"), names) == names[1]
-    assert grade.identify(Path("alice.ipynb"), names) is None
-    assert grade.identify(Path("alice.ipynb"), names, "02_appropriate_scale") == names[0]
+    assert reading.identify(Path("05_softmax_regression.ipynb"), names) == names[1]
+    assert reading.identify(Path("x/05_softmax_regression-alice.ipynb"), names) == names[1]
+    assert reading.identify(Path("alice.ipynb"), names) is None
+    assert reading.identify(Path("alice.ipynb"), names, "02_appropriate_scale") == names[0]
 
 
-def test_only_the_first_cell_of_each_exercise_counts():
+def _notebook(tmp_path, *cell_specs):
     nb = nbformat.v4.new_notebook()
-    cells = [
-        nbformat.v4.new_code_cell("def softmax(Z):\n    return 1", metadata={"nbgrader": {}}),
-        nbformat.v4.new_code_cell("first"),
-        nbformat.v4.new_code_cell("second"),
-        nbformat.v4.new_markdown_cell("markdown"),
-    ]
-    for cell in cells[1:]:
-        cell.metadata["nbgrader"] = {"grade_id": "softmax"}
-    nb.cells = cells
-    sources, notes = grade.exercise_sources(nb, {"softmax", "one_hot"})
-    assert sources == {"softmax": "first"} and "second cell" in notes[0]
+    for source, metadata, count in cell_specs:
+        cell = nbformat.v4.new_code_cell(source, metadata=metadata)
+        cell.execution_count = count
+        nb.cells.append(cell)
+    path = tmp_path / NAME
+    nbformat.write(nb, path)
+    return path
 
 
-def test_graded_functions_are_stubbed_in_the_package_a_run_sees(tmp_path):
-    package = sandbox.course_package(tmp_path, set(EXERCISES))
-    text = (package / "softmax.py").read_text()
-    assert "not available while grading" in text and "T.sum(axis=0" not in text
-    assert "def accuracy" in text  # lesson code that is not an answer stays
+def test_of_several_cells_of_one_exercise_the_one_run_last_is_graded(tmp_path):
+    softmax = {"nbgrader": {"grade_id": "softmax"}}
+    path = _notebook(
+        tmp_path,
+        ("def softmax(Z):\n    return 1", {"nbgrader": "softmax"}, 1),  # malformed: ignored
+        ("first", softmax, 7),
+        ("second", softmax, 3),
+        ("no count", softmax, None),
+    )
+    read = reading.read_submission(path, ["05_softmax_regression"])
+    assert read.cells["softmax"].source == "first"
+    assert any("graded cell 2, the one run last (execution count 7)" in n for n in read.notes)
+    assert any("cell 1: its nbgrader metadata is malformed" in n for n in read.notes)
+    never_run = _notebook(tmp_path, ("a", softmax, None), ("b", softmax, None))
+    read = reading.read_submission(never_run, ["05_softmax_regression"])
+    assert read.cells["softmax"].source == "b" and "the last (none was run)" in read.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "why"),
+    [
+        ({"nbgrader": None}, "malformed"),
+        ({"nbgrader": "softmax"}, "malformed"),
+        ({"nbgrader": {"grade_id": ["softmax"]}}, "malformed"),
+        ({"nbgrader": {"grade_id": "soft max"}}, "malformed"),
+    ],
+)
+def test_metadata_of_the_wrong_type_is_a_note_not_a_crash(tmp_path, metadata, why):
+    path = _notebook(tmp_path, ("def softmax(Z):\n    return Z", metadata, 1))
+    read = reading.read_submission(path, ["05_softmax_regression"])
+    assert read.cells == {} and why in read.notes[0]
+
+
+def test_the_package_a_run_sees_computes_no_graded_function(tmp_path):
+    package = sandbox.course_package(tmp_path)
+    softmax = (package / "softmax.py").read_text()
+    assert "not available while grading" in softmax and "T.sum(axis=0" not in softmax
+    assert "def accuracy" in softmax and "def train_softmax_regression" in softmax  # names stay
+    assert "W - learning_rate" not in softmax  # the trainer's inline step is gone too
+    assert "numerical_gradient" in (package / "gradcheck.py").read_text()
+    assert "f(x" not in (package / "gradcheck.py").read_text()
+    tuning = (package / "tuning.py").read_text()
+    assert "def suggest(self, trial)" in tuning and "suggest_float" not in tuning
+    assert not (package / "checks" / "softmax.py").exists()  # the by-hand helpers
+    assert "_softmax_by_hand" not in "".join(p.read_text() for p in package.rglob("*.py"))
     assert not (package / "course" / "grade.py").exists()
     assert (package / "course" / "runner.py").exists()
+    assert "check_softmax = _unavailable" in (package / "checks" / "__init__.py").read_text()
 
 
-def test_unreadable_and_foreign_files_are_reported_and_not_graded(tmp_path):
+def test_a_stand_in_holds_only_the_functions_it_stands_for():
+    from helpers import softmax
+    from helpers.course.grading.plan import stand_in_module
+
+    source = stand_in_module(softmax, ["softmax"], set(EXERCISES))
+    assert "def softmax(" in source and "def _as_matrix(" in source
+    for other in ("train_softmax_regression", "softmax_regression_step", "def one_hot"):
+        assert other not in source
+
+
+def test_unreadable_foreign_and_oversized_files_are_reported_and_not_graded(tmp_path):
     bad = tmp_path / NAME
     bad.write_text("{ not json")
     other = tmp_path / "other.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), other)
+    many = tmp_path / "many" / NAME
+    many.parent.mkdir()
+    many.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ""}] * 5001}))
     grader = grade.Grader(sandboxed=False)
     try:
-        reports = [grader.plan(p) for p in (bad, other, tmp_path / "missing" / NAME)]
+        reports = [grader.plan(p)[0] for p in (bad, other, tmp_path / "missing" / NAME, many)]
     finally:
         grader.close()
-    assert not any(r["graded"] for r in reports)
-    assert "not a readable notebook" in reports[0]["notes"][0]
-    assert "which assignment" in reports[1]["notes"][0]
-    assert "not found" in reports[2]["notes"][0]
+    assert not any(r.graded for r in reports)
+    assert "not a readable notebook" in reports[0].notes[0]
+    assert "which assignment" in reports[1].notes[0]
+    assert "not found" in reports[2].notes[0]
+    assert "5001 cells: over 5000" in reports[3].notes[0]
 
 
 def test_without_a_sandbox_the_grader_refuses(monkeypatch):
@@ -125,6 +143,14 @@ def test_without_a_sandbox_the_grader_refuses(monkeypatch):
     with pytest.raises(sandbox.SandboxUnavailable, match="--no-sandbox"):
         grade.Grader(sandboxed=True)
     assert grade.main(["x.ipynb"]) == 2
+
+
+def test_without_root_or_user_namespaces_the_grader_says_what_to_enable(monkeypatch):
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(sandbox, "_user_namespaces", lambda bwrap: False)
+    with pytest.raises(sandbox.SandboxUnavailable, match="enable user namespaces"):
+        sandbox.check_available(True)
 
 
 def test_without_distributed_the_grader_says_what_to_install(monkeypatch, capfd):
@@ -135,25 +161,34 @@ def test_without_distributed_the_grader_says_what_to_install(monkeypatch, capfd)
     assert "not installed" in capfd.readouterr().err
 
 
-def test_runs_importing_tensorflow_start_first_and_results_keep_their_order(monkeypatch):
-    programs = [{"setup": [f"import numpy  # {i}"]} for i in range(4)]
-    programs[2]["setup"].append("import tensorflow as tf")
-    started = []
-
-    def run(program):
-        started.append(program["setup"][0])
-        return program["setup"][0]
-
-    grader = grade.Grader(sandboxed=False, jobs=1)
+def test_runs_importing_tensorflow_are_planned_to_start_first(tmp_path):
+    grader = grade.Grader(sandboxed=False)
     try:
-        monkeypatch.setattr(grader, "run", run)
-        calls = []
-        results = grader._run_all(programs, lambda *counts: calls.append(counts))
+        plans = [grader.plan(NOTEBOOKS / f"{n}.ipynb")[1] for n in ("05_softmax_regression",
+                 "06_tensorflow_quadratic")]  # fmt: skip
     finally:
         grader.close()
-    assert started[0] == "import numpy  # 2"
-    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # the progress bar's steps
-    assert results == [p["setup"][0] for p in programs]
+    assert plans[1].cost > plans[0].cost
+
+
+def test_a_plan_carries_inputs_and_no_expected_value():
+    grader = grade.Grader(sandboxed=False, seed=7)
+    try:
+        _, plan = grader.plan(SOURCE)
+    finally:
+        grader.close()
+    sent = json.dumps(plan.as_data())
+    table = grader.tables["softmax"]
+    hidden = [c for c in table.cases if c.hidden]
+    assert len(table.requests) == len(table.cases) and hidden
+    Z = hidden[0].args[0]
+    from helpers import softmax
+
+    expected = softmax.softmax(Z)
+    import base64
+
+    assert base64.b64encode(expected.tobytes()).decode() not in sent
+    assert base64.b64encode(Z.tobytes()).decode() in sent
 
 
 # ---- grading: honest and broken submissions -----------------------------------------------------
@@ -161,41 +196,44 @@ def test_runs_importing_tensorflow_start_first_and_results_keep_their_order(monk
 
 @pytest.mark.slow
 def test_the_solution_gets_full_marks_and_the_stub_none(tmp_path):
-    solved, unsolved = _grade(_submission(tmp_path / "a"), _submission(tmp_path / "b", **UNSOLVED))
+    solved, unsolved = grade_all(submission(tmp_path / "a"), submission(tmp_path / "b", **UNSOLVED))
     assert (solved["score"], solved["max_score"]) == (MAX, MAX) and solved["notes"] == []
+    assert all(e["hidden_cases"]["passed"] == e["hidden_cases"]["total"] > 0
+               for e in solved["exercises"])  # fmt: skip
     assert unsolved["score"] == 0 and unsolved["graded"]
     assert all("NotImplementedError" in e["feedback"] for e in unsolved["exercises"])
 
 
 @pytest.mark.slow
-def test_each_fault_costs_only_its_own_exercise(tmp_path):
-    path = _submission(
+def test_each_fault_costs_only_its_own_exercise_and_every_failing_case_is_explained(tmp_path):
+    path = submission(
         tmp_path,
         softmax="def softmax(Z)\n    return Z",  # syntax error
         one_hot="import os\nos._exit(1)",  # kills its own process
         cross_entropy_cost="def cross_entropy_cost(Y_hat, Y):\n    return 1 / 0",
         softmax_regression_step=None,  # deleted
     )
-    (report,) = _grade(path)
-    results = _by_function(report)
+    (report,) = grade_all(path)
+    results = by_function(report)
     assert report["score"] == 0.0 and report["graded"]
     assert "SyntaxError" in results["softmax"]["feedback"]
     assert results["one_hot"]["status"] == "crashed"
-    assert "ZeroDivisionError" in results["cross_entropy_cost"]["feedback"]
+    cost = results["cross_entropy_cost"]
+    assert cost["feedback"].count("ZeroDivisionError") == len(cost["cases"]) + 1  # every case
     assert "is not defined" in results["softmax_regression_step"]["feedback"]
 
 
 @pytest.mark.slow
 def test_the_reference_stands_in_for_a_broken_or_missing_earlier_exercise(tmp_path):
-    reports = _grade(
-        _submission(tmp_path / "missing", softmax=None, cross_entropy_cost=None),
-        _submission(tmp_path / "syntax", softmax="def softmax(Z)\n  oops"),
-        _submission(tmp_path / "crash", softmax="raise SystemExit(3)"),
-        _submission(tmp_path / "wrong", softmax="def softmax(Z):\n    return Z"),
+    reports = grade_all(
+        submission(tmp_path / "missing", softmax=None, cross_entropy_cost=None),
+        submission(tmp_path / "syntax", softmax="def softmax(Z)\n  oops"),
+        submission(tmp_path / "crash", softmax="raise SystemExit(3)"),
+        submission(tmp_path / "wrong", softmax="def softmax(Z):\n    return Z"),
     )
     for report in reports:
-        assert _by_function(report)["softmax_regression_step"]["passed"], report
-        assert _by_function(report)["one_hot"]["passed"]
+        assert by_function(report)["softmax_regression_step"]["passed"], report
+        assert by_function(report)["one_hot"]["passed"]
 
 
 @pytest.mark.slow
@@ -204,43 +242,57 @@ def test_a_student_copy_is_graded_each_exercise_on_its_own(tmp_path):
     minimize_quadratic solved: minimize_quadratic gets its points (issue 22)."""
     from helpers.course import release
 
-    source = SOURCE.with_name("06_tensorflow_quadratic.ipynb")
+    source = NOTEBOOKS / "06_tensorflow_quadratic.ipynb"
     instructor = nbformat.read(source, as_version=4)
     student = release.student_version(instructor, source.name)
-    solutions = {_grade_id(c): c.source for c in instructor.cells}
+    solutions = {grade_id(c): c.source for c in instructor.cells}
     for cell in student.cells:
-        if _grade_id(cell) == "minimize_quadratic":
+        if grade_id(cell) == "minimize_quadratic":
             cell.source = solutions["minimize_quadratic"]
     path = tmp_path / source.name
     nbformat.write(student, path)
-    (report,) = _grade(path)
-    results = _by_function(report)
+    (report,) = grade_all(path)
+    results = by_function(report)
     assert report["score"] == 2.0 and report["max_score"] == 3.0, report
     assert results["minimize_quadratic"]["passed"]
     assert "NotImplementedError (raised in quadratic_cost)" in results["quadratic_cost"]["feedback"]
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 @pytest.mark.slow
 def test_an_endless_loop_costs_its_exercise_and_the_batch_goes_on(tmp_path):
-    looping = _submission(
+    looping = submission(
         tmp_path / "loop",
         one_hot=(
             "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
         ),
     )
-    honest = _submission(tmp_path / "honest")
-    loop, ok = _grade(looping, honest, limits=sandbox.Limits(wall_seconds=5))
-    assert _by_function(loop)["one_hot"]["status"] == "timeout"
-    assert loop["score"] == MAX - 1 and ok["score"] == MAX
+    sleeping = submission(tmp_path / "sleep", one_hot="import time\ntime.sleep(600)")
+    honest = submission(tmp_path / "honest")
+    limits = sandbox.Limits(cpu_seconds=3, wall_seconds=6)
+    loop, sleep, ok = grade_all(looping, sleeping, honest, limits=limits)
+    assert by_function(loop)["one_hot"]["status"] == "timeout"
+    assert "CPU time" in by_function(loop)["one_hot"]["feedback"]
+    assert by_function(sleep)["one_hot"]["status"] == "timeout"
+    assert "ran longer than 6 s" in by_function(sleep)["one_hot"]["feedback"]
+    assert loop["score"] == sleep["score"] == MAX - 1 and ok["score"] == MAX
+
+
+@pytest.mark.slow
+def test_progress_counts_every_submission_in_order(tmp_path):
+    calls = []
+    grader = grade.Grader(sandboxed=HAVE_SANDBOX)
+    try:
+        paths = [submission(tmp_path / str(i)) for i in range(3)] + [tmp_path / "x" / NAME]
+        reports = grader.grade(paths, progress=lambda *counts: calls.append(counts))
+    finally:
+        grader.close()
+    assert calls[0] == (1, 4) and calls[-1] == (4, 4)  # the unreadable one is done at once
+    assert [r["submission"] for r in reports] == list(map(str, paths))
 
 
 @pytest.mark.slow
 def test_cli_writes_reports_gradebook_and_item_analysis_and_fails_for_ungradable(tmp_path):
-    good = _submission(tmp_path / "a", softmax="def softmax(Z):\n    return Z")
+    good = submission(tmp_path / "a", softmax="def softmax(Z):\n    return Z")
     bad = tmp_path / "b" / NAME
     bad.parent.mkdir()
     bad.write_text("{")
@@ -271,3 +323,20 @@ def test_cli_writes_reports_gradebook_and_item_analysis_and_fails_for_ungradable
     assert items["softmax"]["failed_share"] == 1.0
     assert items["softmax"]["cases"]["the worked example z = [5, 2, -1, 3]"]["failed_share"] == 1
     assert (out / "items.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_json_is_always_a_list_and_feedback_pages_explain_every_case(tmp_path):
+    path = submission(tmp_path / "a", softmax="def softmax(Z):\n    return Z")
+    out = tmp_path / "out"
+    flags = [] if HAVE_SANDBOX else ["--no-sandbox"]
+    argv = [str(path), "--json", str(out / "r.json"), "--feedback", str(out / "pages"), *flags]
+    assert grade.main(argv) == 0
+    (report,) = json.loads((out / "r.json").read_text())
+    (page,) = (out / "pages").iterdir()
+    text = page.read_text()
+    assert "def softmax(Z):\n    return Z" in text and "0 / 2" in text and "<script" not in text
+    failures = [line for line in by_function(report)["softmax"]["feedback"].splitlines()
+                if line.startswith("✗")]  # fmt: skip
+    assert len(failures) > 1 and all(html.escape(line) in text for line in failures)
+    assert "hidden case" in text and "1 / 1" in text

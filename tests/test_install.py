@@ -149,7 +149,7 @@ def test_the_wheel_carries_everything_and_runs_the_lessons_outside_the_checkout(
         python, "-m", "helpers.course.grade", NUMPY_LESSON, "--course-dir", ".",
         "--json", "report.json", *([] if sandboxed else ["--no-sandbox"]), cwd=work, env=env,
     )  # fmt: skip
-    report = json.loads((work / "report.json").read_text())
+    (report,) = json.loads((work / "report.json").read_text())  # --json: always a list
     assert report["max_score"] > 0 and report["score"] == report["max_score"], report
     _run(UV, "pip", "uninstall", "--quiet", "--python", python, "dnn-week3-helpers", cwd=tmp_path)
 

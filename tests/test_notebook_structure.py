@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.course import cells
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
@@ -101,7 +103,7 @@ def test_every_notebook_first_says_how_to_install_helpers_where_it_is_missing():
     # ModuleNotFoundError; the same cell everywhere, so one fix reaches every notebook.
     first_cells = [_code(_read(path))[0] for path in NOTEBOOKS]
     # the grader runs an installed copy of helpers: the guard is not part of a grading run
-    assert all(c.metadata.get("course", {}).get("demo") for c in first_cells)
+    assert not any(cells.is_setup(c) for c in first_cells)
     guards = {c.source for c in first_cells}
     assert len(guards) == 1, "the first code cells differ between notebooks"
     (guard,) = guards
@@ -112,6 +114,9 @@ def test_every_notebook_first_says_how_to_install_helpers_where_it_is_missing():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_second_code_cell_sets_up_the_notebook(path):
     assert "helpers.setup_notebook(" in _code(_read(path))[1].source
+    # opt-in: that cell, and no other, is what the grader runs before the exercise cells
+    setup = [c for c in _read(path).cells if cells.is_setup(c)]
+    assert setup == [_code(_read(path))[1]], path.name
 
 
 def _third_party_imports(sources) -> set:
@@ -314,13 +319,13 @@ def test_every_cell_has_a_slide_type_and_headings_start_slides(path):
         levels = [level for level, _ in heading_levels(cell.source)]
         if cell.cell_type == "markdown" and levels and min(levels) <= 2:
             assert _slide_type(cell) == "slide", f"{hint}; heading not a slide:\n{cell.source[:80]}"
-        if cell.cell_type == "code" and "setup_notebook(" in cell.source:
+        if cells.is_setup(cell):
             assert _slide_type(cell) == "skip", f"{path.name}: the set-up cell is on a slide"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_section_has_speaker_notes_right_after_its_heading(path):
-    from helpers.course.slides import NOTES_KEY, heading_levels
+    from helpers.course.slides import heading_levels
 
     nb = _read(path)
     for index, cell in enumerate(nb.cells):
@@ -329,7 +334,7 @@ def test_every_section_has_speaker_notes_right_after_its_heading(path):
         sections = [text for level, text in heading_levels(cell.source) if level == 2]
         sections = [s for s in sections if not s.lower().startswith("summary")]
         after = nb.cells[index + 1 : index + 1 + len(sections)]
-        found = [c.metadata.get("course", {}).get(NOTES_KEY) for c in after]
+        found = [cells.notes_for(c) for c in after]
         assert found == sections, f"{path.name}: no speaker notes for {sections}"
         assert all(_slide_type(c) == "notes" for c in after)
 

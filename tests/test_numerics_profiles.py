@@ -5,6 +5,7 @@ wrong reason, so each variable is one the libraries read and each value one they
 """
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,19 @@ def test_every_variable_and_value_is_one_the_libraries_accept(name):
             assert value in ACCEPTED.get(var, ()), f"{name}: {var}={value} is not known here"
 
 
-def test_make_test_replays_under_a_profile_of_the_file():
-    makefile = (ROOT / "Makefile").read_text()
-    chosen = re.search(r"^TEST_PROFILE := (\S+)", makefile, re.M)[1]
-    assert chosen in PROFILES and chosen != "default"
-    assert re.search(r"^test: .*\bnbval nbval-profile\b", makefile, re.M)
+def test_make_test_replays_as_this_machine_and_under_two_profiles_at_once():
+    # what `make test` would run, read from make itself rather than from the Makefile's wording
+    plan = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "nbval-replays"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    profiles = re.findall(r"nbval-profile PROFILE=(\S+)", plan)
+    assert len(profiles) >= 2 and set(profiles) <= set(PROFILES) - {"default"}, plan
+    assert re.search(r"^\S*python -m pytest --nbval .* notebooks$", plan, re.M), plan  # default
+    parallel = re.search(r"-j(\d+)", plan)
+    assert parallel and int(parallel[1]) == len(profiles) + 1, plan
+    test_plan = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "test"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "nbval-profile-" in test_plan and "tests/test_browser.py" in test_plan

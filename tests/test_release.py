@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from helpers import checks
-from helpers.course import release
+from helpers.course import cells, release
 from helpers.course.notebook_io import make_client
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
@@ -69,10 +69,10 @@ def test_check_cells_let_run_all_go_on_in_the_student_copy_only(path, released):
     student = nbformat.read(released / path.name, as_version=4)
     for before, after in zip(instructor.cells, student.cells, strict=False):
         tags = after.metadata.get("tags", [])
-        assert (release.KEEP_RUNNING_TAG in tags) == release.is_check_cell(before)
+        assert (release.KEEP_RUNNING_TAG in tags) == cells.is_check(before)
         assert release.KEEP_RUNNING_TAG not in before.metadata.get("tags", [])
         assert after.metadata.get("nbgrader") == before.metadata.get("nbgrader")
-    checks_tagged = sum(release.is_check_cell(c) for c in student.cells)
+    checks_tagged = sum(cells.is_check(c) for c in student.cells)
     assert checks_tagged == sum(e.notebook == path.stem for e in checks.EXERCISES.values())
 
 

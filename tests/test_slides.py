@@ -64,6 +64,7 @@ def lesson():
     ]
     nb.cells[5].metadata.update(SOLUTION)
     nb.cells[6].metadata.update(CHECK)
+    nb.cells[12].metadata["course"] = {"setup": True}  # the notebook's set-up cell
     return nb
 
 

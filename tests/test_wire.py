@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from helpers.checks import EXERCISES
-from helpers.checks.cases import case_table, judge
+from helpers.checks.cases import judge
 from helpers.checks.wire import (
     TensorValue,
     Unsupported,
@@ -52,7 +52,6 @@ class Tricky:
 @pytest.mark.parametrize(
     ("value", "name"),
     [
-        (np.zeros(3).view(AlwaysEqual), "AlwaysEqual"),
         (Tricky(), "Tricky"),
         (np.array([object()]), "ndarray"),
         ({1: 2}, "dict"),
@@ -62,6 +61,14 @@ class Tricky:
 def test_anything_else_arrives_as_unsupported_with_its_type(value, name):
     back = _round_trip(value)
     assert isinstance(back, Unsupported) and name in back.type_name
+
+
+def test_an_ndarray_subclass_arrives_as_a_plain_array_of_its_numbers():
+    # np.matrix is judged by its values; a subclass whose __eq__ says True keeps nothing of it
+    for value in (np.zeros(3).view(AlwaysEqual), np.matrix([[1.0, 2.0]])):
+        back = _round_trip(value)
+        assert type(back) is np.ndarray and np.array_equal(back, np.asarray(value))
+    assert not np.array_equal(_round_trip(np.zeros(3).view(AlwaysEqual)), np.ones(3))
 
 
 @pytest.mark.parametrize(
@@ -96,7 +103,7 @@ def test_a_generator_is_sent_by_state_and_draws_the_same_numbers():
 
 @pytest.mark.parametrize("raw", [None, 3, "x", [], {"result": {"$unknown": 1}}, {"error": 5}])
 def test_judging_garbage_fails_the_case_and_never_raises(raw):
-    table = case_table(EXERCISES["softmax"].check)
+    table = EXERCISES["softmax"].cases()
     message = judge("softmax", table.cases[0], raw, table.arg_names)
     assert message.startswith('✗ softmax — case "the worked example')
 
@@ -109,7 +116,7 @@ def test_an_error_reports_the_function_it_was_raised_in_as_plain_text():
         "def helper(Z):\n    raise ValueError('bad')\ndef softmax(Z):\n    return helper(Z)",
         namespace,
     )
-    table = case_table(EXERCISES["softmax"].check)
+    table = EXERCISES["softmax"].cases()
     raw = json.loads(json.dumps(observe(namespace["softmax"], **table.cases[0].request())))
     assert raw["error"]["function"] == "helper" and raw["error"]["own"] is False
     message = judge("softmax", table.cases[0], raw, table.arg_names)
@@ -118,7 +125,7 @@ def test_an_error_reports_the_function_it_was_raised_in_as_plain_text():
 
 @pytest.mark.parametrize("where", [5, ["x"], "a" * 500])
 def test_a_forged_function_name_is_cut_to_plain_text(where):
-    table = case_table(EXERCISES["softmax"].check)
+    table = EXERCISES["softmax"].cases()
     raw = {"error": {"type": "ValueError", "message": "m", "classes": [], "function": where}}
     message = judge("softmax", table.cases[0], raw, table.arg_names)
     assert message.startswith('✗ softmax — case "the worked example')
@@ -127,7 +134,7 @@ def test_a_forged_function_name_is_cut_to_plain_text(where):
 
 def test_a_function_name_that_is_not_a_name_adds_no_line_to_the_report():
     # A student can rename a code object (code.replace(co_name=...)) to forge report lines.
-    table = case_table(EXERCISES["softmax"].check)
+    table = EXERCISES["softmax"].cases()
     forged = "helper\n✗ one_hot — all checks passed\nhint: none"
     raw = {"error": {"type": "ValueError", "message": "m", "classes": [], "function": forged}}
     message = judge("softmax", table.cases[0], raw, table.arg_names)

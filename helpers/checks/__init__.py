@@ -7,7 +7,9 @@ the checker. Expected values come from independent computations (plain Python ``
 small inputs) or from the reference implementations in the topic modules.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 from helpers import batchnorm as ref_batchnorm
 from helpers import sampling as ref_sampling
@@ -16,13 +18,15 @@ from helpers import softmax as ref_softmax
 from helpers import tf_digits as ref_tf_digits
 from helpers import tf_quadratic as ref_tf_quadratic
 from helpers import tuning as ref_tuning
+from helpers.checks import batchnorm, sampling, search, softmax, tf_digits, tf_quadratic, tuning
 from helpers.checks.batchnorm import (
     check_batchnorm_backward,
     check_batchnorm_forward,
     check_batchnorm_inference,
     check_update_running_averages,
 )
-from helpers.checks.cases import CheckFailure, is_stand_in, quietly
+from helpers.checks.cases import CaseTable, CheckFailure
+from helpers.checks.driver import quietly
 from helpers.checks.sampling import check_sample_beta, check_sample_log_uniform
 from helpers.checks.search import check_grid_search, check_random_search, check_zoom_in
 from helpers.checks.softmax import (
@@ -31,6 +35,7 @@ from helpers.checks.softmax import (
     check_softmax,
     check_softmax_regression_step,
 )
+from helpers.checks.stand_ins import is_stand_in
 from helpers.checks.tf_digits import check_build_model, check_compute_total_loss, check_train_step
 from helpers.checks.tf_quadratic import check_minimize_quadratic, check_quadratic_cost
 from helpers.checks.tuning import check_suggest_hyperparameters
@@ -64,99 +69,65 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Exercise:
-    """A graded function: its notebook, its check and its points.
+    """A graded function: its notebook, its points, its check and case tables, its reference.
 
     In the notebook, the exercise cell's nbgrader ``grade_id`` is the function's name and the
-    check cell's is ``check_<name>``, calling ``check_<name>(<name>)``.
+    check cell's is ``check_<name>``, calling ``check_<name>(<name>)``. The check cell runs the
+    public ``cases()``; the grader runs them too, and ``hidden_cases(rng)``, drawn when grading.
     """
 
     notebook: str
     function: str
-    check: object
     points: int
-    reference_module: object
+    cases: Callable[[], CaseTable]
+    hidden_cases: Callable  # (numpy Generator) -> list of Case, each with hidden=True
+    check: Callable[[Callable], None]
+    reference: Callable
 
     @property
     def check_grade_id(self) -> str:
         return f"check_{self.function}"
 
 
+def _exercise(notebook: str, function: str, points: int, checks: ModuleType, lesson: ModuleType):
+    """The exercise ``function`` of ``notebook``: its tables and check from the check module
+    ``checks`` (``<function>_cases``, ``<function>_hidden_cases``, ``check_<function>``), its
+    reference from the lesson module."""
+    return Exercise(
+        notebook,
+        function,
+        points,
+        getattr(checks, f"{function}_cases"),
+        getattr(checks, f"{function}_hidden_cases"),
+        getattr(checks, f"check_{function}"),
+        getattr(lesson, function),
+    )
+
+
 EXERCISES = {
     e.function: e
     for e in [
-        Exercise("01_tuning_process", "grid_search", check_grid_search, 2, ref_search),
-        Exercise("01_tuning_process", "random_search", check_random_search, 2, ref_search),
-        Exercise("01_tuning_process", "zoom_in", check_zoom_in, 2, ref_search),
-        Exercise(
-            "02_appropriate_scale", "sample_log_uniform", check_sample_log_uniform, 2, ref_sampling
+        _exercise("01_tuning_process", "grid_search", 2, search, ref_search),
+        _exercise("01_tuning_process", "random_search", 2, search, ref_search),
+        _exercise("01_tuning_process", "zoom_in", 2, search, ref_search),
+        _exercise("02_appropriate_scale", "sample_log_uniform", 2, sampling, ref_sampling),
+        _exercise("02_appropriate_scale", "sample_beta", 2, sampling, ref_sampling),
+        _exercise("03_batchnorm_from_scratch", "batchnorm_forward", 2, batchnorm, ref_batchnorm),
+        _exercise("03_batchnorm_from_scratch", "batchnorm_backward", 3, batchnorm, ref_batchnorm),
+        _exercise("04_batchnorm_test_time", "update_running_averages", 1, batchnorm, ref_batchnorm),
+        _exercise("04_batchnorm_test_time", "batchnorm_inference", 2, batchnorm, ref_batchnorm),
+        _exercise("05_softmax_regression", "softmax", 2, softmax, ref_softmax),
+        _exercise("05_softmax_regression", "one_hot", 1, softmax, ref_softmax),
+        _exercise("05_softmax_regression", "cross_entropy_cost", 2, softmax, ref_softmax),
+        _exercise("05_softmax_regression", "softmax_regression_step", 3, softmax, ref_softmax),
+        _exercise("06_tensorflow_quadratic", "quadratic_cost", 1, tf_quadratic, ref_tf_quadratic),
+        _exercise(
+            "06_tensorflow_quadratic", "minimize_quadratic", 2, tf_quadratic, ref_tf_quadratic
         ),
-        Exercise("02_appropriate_scale", "sample_beta", check_sample_beta, 2, ref_sampling),
-        Exercise(
-            "03_batchnorm_from_scratch",
-            "batchnorm_forward",
-            check_batchnorm_forward,
-            2,
-            ref_batchnorm,
-        ),
-        Exercise(
-            "03_batchnorm_from_scratch",
-            "batchnorm_backward",
-            check_batchnorm_backward,
-            3,
-            ref_batchnorm,
-        ),
-        Exercise(
-            "04_batchnorm_test_time",
-            "update_running_averages",
-            check_update_running_averages,
-            1,
-            ref_batchnorm,
-        ),
-        Exercise(
-            "04_batchnorm_test_time",
-            "batchnorm_inference",
-            check_batchnorm_inference,
-            2,
-            ref_batchnorm,
-        ),
-        Exercise("05_softmax_regression", "softmax", check_softmax, 2, ref_softmax),
-        Exercise("05_softmax_regression", "one_hot", check_one_hot, 1, ref_softmax),
-        Exercise(
-            "05_softmax_regression", "cross_entropy_cost", check_cross_entropy_cost, 2, ref_softmax
-        ),
-        Exercise(
-            "05_softmax_regression",
-            "softmax_regression_step",
-            check_softmax_regression_step,
-            3,
-            ref_softmax,
-        ),
-        Exercise(
-            "06_tensorflow_quadratic", "quadratic_cost", check_quadratic_cost, 1, ref_tf_quadratic
-        ),
-        Exercise(
-            "06_tensorflow_quadratic",
-            "minimize_quadratic",
-            check_minimize_quadratic,
-            2,
-            ref_tf_quadratic,
-        ),
-        Exercise("07_tensorflow_digits", "build_model", check_build_model, 1, ref_tf_digits),
-        Exercise(
-            "07_tensorflow_digits",
-            "compute_total_loss",
-            check_compute_total_loss,
-            2,
-            ref_tf_digits,
-        ),
-        Exercise("07_tensorflow_digits", "train_step", check_train_step, 2, ref_tf_digits),
-        Exercise(
-            "08_tuning_in_practice",
-            "suggest_hyperparameters",
-            check_suggest_hyperparameters,
-            2,
-            ref_tuning,
-        ),
+        _exercise("07_tensorflow_digits", "build_model", 1, tf_digits, ref_tf_digits),
+        _exercise("07_tensorflow_digits", "compute_total_loss", 2, tf_digits, ref_tf_digits),
+        _exercise("07_tensorflow_digits", "train_step", 2, tf_digits, ref_tf_digits),
+        _exercise("08_tuning_in_practice", "suggest_hyperparameters", 2, tuning, ref_tuning),
     ]
 }
 

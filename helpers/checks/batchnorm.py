@@ -5,7 +5,9 @@ import math
 import numpy as np
 
 from helpers import batchnorm as ref_batchnorm
-from helpers.checks.cases import Case, Mismatch, close_to, run_cases, short, unpack
+from helpers.checks.cases import Case, CaseTable, Mismatch, short
+from helpers.checks.driver import run_cases
+from helpers.checks.verifiers import close_to, unpack
 from helpers.gradcheck import numerical_gradient
 
 
@@ -56,16 +58,14 @@ def _cache_holds(Z, gamma, beta, eps):
     want = (Z, Z_norm, mu, ((Z - mu) ** 2).mean(axis=1, keepdims=True), gamma, np.array(eps))
 
     def verify(result):
-        cache = unpack(result, _FORWARD)[1]
-        if not isinstance(cache, tuple) or len(cache) != len(_CACHE):
-            raise Mismatch(f"cache = the tuple ({', '.join(_CACHE)})", f"cache = {short(cache)}")
-        _each_close_to(_CACHE, want)(tuple(np.asarray(c, dtype=float) for c in cache))
+        _each_close_to(_CACHE, want)(tuple(np.asarray(c, dtype=float) for c in _cache_of(result)))
 
     return verify
 
 
-def check_batchnorm_forward(batchnorm_forward) -> None:
-    """Check ``batchnorm_forward(Z, gamma, beta, eps) -> (Z_tilde, cache)`` on ``(n_units, m)``."""
+def batchnorm_forward_cases() -> CaseTable:
+    """The public cases of ``batchnorm_forward(Z, gamma, beta, eps) -> (Z_tilde, cache)`` on
+    ``(n_units, m)``."""
     rng = np.random.default_rng(3)
     Z_worked = np.array([[1.0, 2.0, 3.0, 6.0], [10.0, 10.0, 20.0, 40.0]])
     g_worked, b_worked = np.array([[1.0], [2.0]]), np.array([[0.0], [1.0]])
@@ -122,9 +122,57 @@ def check_batchnorm_forward(batchnorm_forward) -> None:
             "return cache = (Z, Z_norm, mu, var, gamma, eps), in that order",
         ),
     ]
-    run_cases(
-        "batchnorm_forward", batchnorm_forward, cases, arg_names=("Z", "gamma", "beta", "eps")
+    return CaseTable(
+        "batchnorm_forward",
+        tuple(cases),
+        ("Z", "gamma", "beta", "eps"),
+        ref_batchnorm.batchnorm_forward,
     )
+
+
+def _random_layer(rng):
+    """``(Z, gamma, beta, eps)`` of a random shape, units on different scales."""
+    n, m = int(rng.integers(1, 6)), int(rng.integers(2, 10))
+    Z = rng.normal(0, 1, (n, m)) * rng.uniform(0.1, 10, (n, 1)) + rng.normal(0, 5, (n, 1))
+    gamma, beta = rng.uniform(0.5, 2, (n, 1)), rng.normal(0, 1, (n, 1))
+    return Z, gamma, beta, float(rng.choice([1e-8, rng.uniform(1e-3, 0.5)]))
+
+
+def batchnorm_forward_hidden_cases(rng) -> list:
+    """A layer drawn from ``rng``: Z_tilde and the cache, expected from the reference."""
+    args = _random_layer(rng)
+    Z_tilde, cache = ref_batchnorm.batchnorm_forward(*args)
+    hint = "per unit (row) statistics over the examples (axis=1), for any shape and eps"
+    return [
+        Case(
+            "Z_tilde of a random layer",
+            args,
+            _each_close_to(_FORWARD, (Z_tilde, None)),
+            hint,
+            hidden=True,
+        ),
+        Case(
+            "the cache of a random layer",
+            args,
+            lambda result: _each_close_to(_CACHE, cache)(
+                tuple(np.asarray(c, dtype=float) for c in _cache_of(result))
+            ),
+            "return cache = (Z, Z_norm, mu, var, gamma, eps), in that order",
+            hidden=True,
+        ),
+    ]
+
+
+def _cache_of(result):
+    cache = unpack(result, _FORWARD)[1]
+    if not isinstance(cache, tuple) or len(cache) != len(_CACHE):
+        raise Mismatch(f"cache = the tuple ({', '.join(_CACHE)})", f"cache = {short(cache)}")
+    return cache
+
+
+def check_batchnorm_forward(batchnorm_forward) -> None:
+    """Check ``batchnorm_forward(Z, gamma, beta, eps) -> (Z_tilde, cache)`` on ``(n_units, m)``."""
+    run_cases(batchnorm_forward_cases(), batchnorm_forward)
 
 
 def _backward_case(rng, n, m, eps, dZ_tilde=None):
@@ -194,9 +242,10 @@ def _backward_gives(names, expected, mistakes):
     return verify
 
 
-def check_batchnorm_backward(batchnorm_backward) -> None:
-    """Check ``batchnorm_backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)`` against numerical
-    gradients of the reference forward pass (caches are ``(Z, Z_norm, mu, var, gamma, eps)``)."""
+def batchnorm_backward_cases() -> CaseTable:
+    """The public cases of ``batchnorm_backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)``,
+    against numerical gradients of the reference forward pass (caches are
+    ``(Z, Z_norm, mu, var, gamma, eps)``)."""
     rng = np.random.default_rng(4)
     names = ("dZ", "dgamma", "dbeta")
     general = _backward_case(rng, 3, 6, 1e-8)
@@ -248,11 +297,41 @@ def check_batchnorm_backward(batchnorm_backward) -> None:
             "with m = 1 every Z_norm is 0 whatever Z is, so dZ is 0 (and nothing is nan)",
         ),
     ]
-    run_cases("batchnorm_backward", batchnorm_backward, cases, arg_names=("dZ_tilde", "cache"))
+    return CaseTable(
+        "batchnorm_backward", tuple(cases), ("dZ_tilde", "cache"), ref_batchnorm.batchnorm_backward
+    )
 
 
-def check_update_running_averages(update_running_averages) -> None:
-    """Check ``update_running_averages(running_mu, running_var, mu, var, momentum)``."""
+def batchnorm_backward_hidden_cases(rng) -> list:
+    """A cache of the reference forward pass on a random layer and a random upstream gradient;
+    expected from the reference backward pass."""
+    Z, gamma, beta, eps = _random_layer(rng)
+    _, cache = ref_batchnorm.batchnorm_forward(Z, gamma, beta, eps)
+    upstream = rng.normal(0, 1, Z.shape)
+    expected = ref_batchnorm.batchnorm_backward(upstream, cache)
+    return [
+        Case(
+            "a random layer",
+            (upstream, cache),
+            _each_close_to(("dZ", "dgamma", "dbeta"), expected, rtol=1e-5, atol=1e-7),
+            "the three gradients must hold for any shape and eps: each depends on the batch",
+            hidden=True,
+        )
+    ]
+
+
+def check_batchnorm_backward(batchnorm_backward) -> None:
+    """Check ``batchnorm_backward(dZ_tilde, cache) -> (dZ, dgamma, dbeta)`` against numerical
+    gradients of the reference forward pass (caches are ``(Z, Z_norm, mu, var, gamma, eps)``)."""
+    run_cases(batchnorm_backward_cases(), batchnorm_backward)
+
+
+_RUNNING = ("running_mu", "running_var", "mu", "var", "momentum")
+
+
+def update_running_averages_cases() -> CaseTable:
+    """The public cases of ``update_running_averages(running_mu, running_var, mu, var,
+    momentum)``."""
     names = ("new_running_mu", "new_running_var")
     running_mu, running_var = np.array([[0.0], [1.0], [-2.0]]), np.array([[1.0], [4.0], [0.5]])
     mu, var = np.array([[2.0], [3.0], [-1.0]]), np.array([[0.2], [9.0], [0.5]])
@@ -298,16 +377,49 @@ def check_update_running_averages(update_running_averages) -> None:
             expect_error=ValueError,
         ),
     ]
-    run_cases(
-        "update_running_averages",
-        update_running_averages,
-        cases,
-        arg_names=("running_mu", "running_var", "mu", "var", "momentum"),
+    return CaseTable(
+        "update_running_averages", tuple(cases), _RUNNING, ref_batchnorm.update_running_averages
     )
 
 
-def check_batchnorm_inference(batchnorm_inference) -> None:
-    """Check ``batchnorm_inference(Z, gamma, beta, running_mu, running_var, eps) -> Z_tilde``."""
+def update_running_averages_hidden_cases(rng) -> list:
+    """Statistics and a momentum drawn from ``rng``, and a momentum that is not an average."""
+    n = int(rng.integers(1, 6))
+    stats = (rng.normal(0, 2, (n, 1)), rng.uniform(0.1, 4, (n, 1)))
+    batch = (rng.normal(0, 2, (n, 1)), rng.uniform(0.1, 4, (n, 1)))
+    momentum = float(rng.uniform(0, 1))
+    expected = ref_batchnorm.update_running_averages(*stats, *batch, momentum)
+    names = ("new_running_mu", "new_running_var")
+    return [
+        Case(
+            "random statistics and momentum",
+            (*stats, *batch, momentum),
+            _each_close_to(names, expected),
+            "new = momentum * running + (1 - momentum) * batch, for any momentum in [0, 1]",
+            hidden=True,
+        ),
+        Case(
+            "a momentum outside [0, 1]",
+            (*stats, *batch, float(rng.choice([-1, 1])) * rng.uniform(1.1, 2)),
+            None,
+            "raise ValueError when momentum is outside [0, 1]",
+            expect_error=ValueError,
+            hidden=True,
+        ),
+    ]
+
+
+def check_update_running_averages(update_running_averages) -> None:
+    """Check ``update_running_averages(running_mu, running_var, mu, var, momentum)``."""
+    run_cases(update_running_averages_cases(), update_running_averages)
+
+
+_INFERENCE = ("Z", "gamma", "beta", "running_mu", "running_var", "eps")
+
+
+def batchnorm_inference_cases() -> CaseTable:
+    """The public cases of ``batchnorm_inference(Z, gamma, beta, running_mu, running_var, eps)
+    -> Z_tilde``."""
     rng = np.random.default_rng(6)
     Z = rng.normal(3, 2, (3, 5))
     gamma, beta = rng.uniform(0.5, 2, (3, 1)), rng.normal(0, 1, (3, 1))
@@ -343,9 +455,27 @@ def check_batchnorm_inference(batchnorm_inference) -> None:
             "eps keeps the division finite when running_var is 0",
         ),
     ]
-    run_cases(
-        "batchnorm_inference",
-        batchnorm_inference,
-        cases,
-        arg_names=("Z", "gamma", "beta", "running_mu", "running_var", "eps"),
+    return CaseTable(
+        "batchnorm_inference", tuple(cases), _INFERENCE, ref_batchnorm.batchnorm_inference
     )
+
+
+def batchnorm_inference_hidden_cases(rng) -> list:
+    """A layer and running averages drawn from ``rng``; expected from the reference."""
+    Z, gamma, beta, eps = _random_layer(rng)
+    n = Z.shape[0]
+    args = (Z, gamma, beta, rng.normal(0, 3, (n, 1)), rng.uniform(0.1, 9, (n, 1)), eps)
+    return [
+        Case(
+            "a random layer",
+            args,
+            close_to(ref_batchnorm.batchnorm_inference(*args), what="Z_tilde"),
+            "normalize with the running averages and the eps given, for any shape",
+            hidden=True,
+        )
+    ]
+
+
+def check_batchnorm_inference(batchnorm_inference) -> None:
+    """Check ``batchnorm_inference(Z, gamma, beta, running_mu, running_var, eps) -> Z_tilde``."""
+    run_cases(batchnorm_inference_cases(), batchnorm_inference)

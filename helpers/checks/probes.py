@@ -218,17 +218,25 @@ def _probe_gradient(function, args):
     return None if gradient is None else np.asarray(gradient.numpy())
 
 
-def _probe_keras_model(model, args):
+def _probe_keras_model(model, args, given=None):
+    """The model's layers, whether it was compiled and its output's shape; given a batch
+    (a hidden case), also its output for that batch and its weights, so the grader can check
+    that the output is what those layers with those weights compute."""
     import keras
 
     if not isinstance(model, keras.Model):
         return None
-    output = model(np.zeros((5, 64), dtype="float32"), training=False)
-    return {
+    batch = np.zeros((5, 64), dtype="float32") if given is None else np.asarray(given, "float32")
+    output = model(batch, training=False)
+    described = {
         "layers": _layer_names(model),
         "compiled": bool(getattr(model, "compiled", False) or getattr(model, "optimizer", None)),
         "output_shape": [int(n) for n in output.shape],
     }
+    if given is not None:
+        described["output"] = np.asarray(output.numpy())
+        described["weights"] = [np.asarray(w.numpy()) for w in model.weights]
+    return described
 
 
 def _variables(variables) -> list:
@@ -250,18 +258,19 @@ def _probe_distributions(function, args):
 
 
 PROBES = {
-    "gradient": lambda function, args, result: _probe_gradient(function, args),
-    "keras_model": lambda function, args, result: _probe_keras_model(result, args),
-    "weights": lambda function, args, result: _probe_weights(function, args),
-    "distributions": lambda function, args, result: _probe_distributions(function, args),
+    "gradient": lambda function, args, result, given: _probe_gradient(function, args),
+    "keras_model": lambda function, args, result, given: _probe_keras_model(result, args, given),
+    "weights": lambda function, args, result, given: _probe_weights(function, args),
+    "distributions": lambda function, args, result, given: _probe_distributions(function, args),
 }
 
 
-def observe(function, args, probe=None, again=()) -> dict:
+def observe(function, args, probe=None, again=(), probe_input=None) -> dict:
     """Call ``function`` on a case's arguments (as :func:`helpers.checks.wire.encode_arg` sent
     them) and return what happened, encoded: the result or the error, the arguments after the
     call, the calls each recorder saw, the probe's extra data and any further calls."""
     args = tuple(decode_arg(args, OBJECTS))
+    given = None if probe_input is None else decode_arg(probe_input, OBJECTS)
     kind, value = _call(function, args, None)
     observed = {kind: encode_result(value) if kind == "result" else value}
     observed["args_after"] = encode_result(args)
@@ -270,7 +279,7 @@ def observe(function, args, probe=None, again=()) -> dict:
         try:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                observed["probe"] = encode_result(PROBES[probe](function, args, value))
+                observed["probe"] = encode_result(PROBES[probe](function, args, value, given))
         except Exception as error:
             observed["probe_error"] = _error(error)
     observed["again"] = []

@@ -5,7 +5,9 @@ import math
 import numpy as np
 
 from helpers import sampling as ref_sampling
-from helpers.checks.cases import Case, Mismatch, again_result, array_like, run_cases
+from helpers.checks.cases import Case, CaseTable, Mismatch
+from helpers.checks.driver import run_cases
+from helpers.checks.verifiers import again_result, array_like
 
 
 def _samples(result, size):
@@ -20,7 +22,8 @@ def _spread_like(size, low, high, transform, bins, what):
 
     def verify(result):
         values = _samples(result, size)
-        if values.min() < low or values.max() > high:
+        slack = 1e-9 * max(abs(low), abs(high))  # 10 ** log10(low) may round below low
+        if values.min() < low - slack or values.max() > high + slack:
             raise Mismatch(
                 f"values in [{low:g}, {high:g}]",
                 f"values from {values.min():.4g} to {values.max():.4g}",
@@ -79,8 +82,12 @@ def _seeded_case(name, args, hint):
     )
 
 
-def check_sample_log_uniform(sample_log_uniform) -> None:
-    """Check ``sample_log_uniform(low, high, size, rng)``: log10 uniform, validated range."""
+_ARGS = ("low", "high", "size", "rng")
+
+
+def sample_log_uniform_cases() -> CaseTable:
+    """The public cases of ``sample_log_uniform(low, high, size, rng)``: log10 uniform,
+    validated range."""
     rng = np.random.default_rng
     n = 20_000
     cases = [
@@ -122,13 +129,47 @@ def check_sample_log_uniform(sample_log_uniform) -> None:
             expect_error=ValueError,
         ),
     ]
-    run_cases(
-        "sample_log_uniform", sample_log_uniform, cases, arg_names=("low", "high", "size", "rng")
-    )
+    return CaseTable("sample_log_uniform", tuple(cases), _ARGS, ref_sampling.sample_log_uniform)
 
 
-def check_sample_beta(sample_beta) -> None:
-    """Check ``sample_beta(low, high, size, rng)``: 1 − β log-uniform, β in [low, high]."""
+def _generator(rng):
+    return np.random.default_rng(int(rng.integers(2**32)))
+
+
+def sample_log_uniform_hidden_cases(rng) -> list:
+    """A range over 1.5 to 4 decades drawn from ``rng``: each quarter of its log10 range gets a
+    quarter of the samples (±3 %: ten standard deviations at 20,000 samples); and a low <= 0."""
+    n = 20_000
+    low = float(10 ** rng.uniform(-6, 1))
+    high = low * float(10 ** rng.uniform(1.5, 4))
+    quarters = np.linspace(np.log10(low), np.log10(high), 5)
+    return [
+        Case(
+            "a random range",
+            (low, high, n, _generator(rng)),
+            _spread_like(n, low, high, np.log10, quarters, "samples per quarter of log10 range"),
+            "uniform in log10 between log10(low) and log10(high), for any 0 < low < high",
+            hidden=True,
+        ),
+        Case(
+            "a low that is not positive",
+            (-float(rng.uniform(0, 1)), high, 10, _generator(rng)),
+            None,
+            "raise ValueError when low <= 0",
+            expect_error=ValueError,
+            hidden=True,
+        ),
+    ]
+
+
+def check_sample_log_uniform(sample_log_uniform) -> None:
+    """Check ``sample_log_uniform(low, high, size, rng)``: log10 uniform, validated range."""
+    run_cases(sample_log_uniform_cases(), sample_log_uniform)
+
+
+def sample_beta_cases() -> CaseTable:
+    """The public cases of ``sample_beta(low, high, size, rng)``: 1 − β log-uniform, β in
+    [low, high]."""
     rng = np.random.default_rng
     n = 20_000
     cases = [
@@ -173,10 +214,43 @@ def check_sample_beta(sample_beta) -> None:
             expect_error=ValueError,
         ),
     ]
-    run_cases(
+    return CaseTable(
         "sample_beta",
-        sample_beta,
-        cases,
-        arg_names=("low", "high", "size", "rng"),
+        tuple(cases),
+        _ARGS,
+        ref_sampling.sample_beta,
         uses={"sample_log_uniform": ref_sampling.sample_log_uniform},
     )
+
+
+def sample_beta_hidden_cases(rng) -> list:
+    """A range of β over 1.5 to 3 decades of 1 − β drawn from ``rng`` (each quarter of
+    log10(1 − β)'s range gets a quarter), and a high of 1 or more."""
+    n = 20_000
+    low = float(rng.uniform(0.3, 0.9))
+    high = 1 - (1 - low) * float(10 ** -rng.uniform(1.5, 3))
+    quarters = np.linspace(np.log10(1 - high), np.log10(1 - low), 5)
+    return [
+        Case(
+            "a random range",
+            (low, high, n, _generator(rng)),
+            _spread_like(
+                n, low, high, lambda b: np.log10(1 - b), quarters, "1 − β per quarter of its range"
+            ),
+            "sample 1 − β log-uniformly in [1 − high, 1 − low], for any 0 < low < high < 1",
+            hidden=True,
+        ),
+        Case(
+            "a high of 1 or more",
+            (low, 1 + float(rng.uniform(0, 1)), 10, _generator(rng)),
+            None,
+            "raise ValueError unless 0 < low < high < 1",
+            expect_error=ValueError,
+            hidden=True,
+        ),
+    ]
+
+
+def check_sample_beta(sample_beta) -> None:
+    """Check ``sample_beta(low, high, size, rng)``: 1 − β log-uniform, β in [low, high]."""
+    run_cases(sample_beta_cases(), sample_beta)

@@ -5,8 +5,11 @@ import math
 
 import numpy as np
 
-from helpers.checks.cases import Case, Mismatch, again_result, run_cases, short
+from helpers import search as ref_search
+from helpers.checks.cases import Case, CaseTable, Mismatch, short
+from helpers.checks.driver import run_cases
 from helpers.checks.probes import Recorder, ZeroObjective, bowl
+from helpers.checks.verifiers import again_result
 
 
 def _trials(result, n, names):
@@ -45,27 +48,29 @@ def _in_evaluation_order(trials, recorder):
             raise Mismatch(f"trial {i}'s score to be objective(params)", f"{float(score):.6g}")
 
 
-def check_grid_search(grid_search) -> None:
-    """Check ``grid_search(objective, ranges, n_per_axis) -> [(params, score), ...]``."""
+def _grid_is(ranges, n):
+    """A recorder and a verifier: every point of the grid, each trial as the objective saw it."""
+    recorder = Recorder()
+    axes = [np.linspace(low, high, n) for low, high in ranges.values()]
+    want = sorted(tuple(round(float(v), 9) for v in p) for p in itertools.product(*axes))
 
-    def grid_is(ranges, n):
-        recorder = Recorder()
-        axes = [np.linspace(low, high, n) for low, high in ranges.values()]
-        want = sorted(tuple(round(float(v), 9) for v in p) for p in itertools.product(*axes))
+    def verify(result):
+        trials = _trials(result, n ** len(ranges), ranges)
+        got = sorted(tuple(round(float(p[k]), 9) for k in ranges) for p, _ in trials)
+        if got != want:
+            missing = next(w for w in want if w not in got)
+            raise Mismatch(
+                f"every point of the grid, e.g. {dict(zip(ranges, missing, strict=True))}",
+                f"points such as {dict(zip(ranges, got[-1], strict=True))}",
+            )
+        _in_evaluation_order(trials, recorder)
 
-        def verify(result):
-            trials = _trials(result, n ** len(ranges), ranges)
-            got = sorted(tuple(round(float(p[k]), 9) for k in ranges) for p, _ in trials)
-            if got != want:
-                missing = next(w for w in want if w not in got)
-                raise Mismatch(
-                    f"every point of the grid, e.g. {dict(zip(ranges, missing, strict=True))}",
-                    f"points such as {dict(zip(ranges, got[-1], strict=True))}",
-                )
-            _in_evaluation_order(trials, recorder)
+    return recorder, verify
 
-        return recorder, verify
 
+def grid_search_cases() -> CaseTable:
+    """The public cases of ``grid_search(objective, ranges, n_per_axis) -> [(params, score),
+    ...]``."""
     two = {"learning_rate": (0.0, 1.0), "hidden_units": (50.0, 100.0)}
     one = {"learning_rate": (-4.0, 0.0)}
     three = {"a": (0.0, 1.0), "b": (-1.0, 1.0), "c": (2.0, 3.0)}
@@ -90,7 +95,7 @@ def check_grid_search(grid_search) -> None:
             "itertools.product over all the axes gives every combination",
         ),
     ]:
-        recorder, verify = grid_is(ranges, n)
+        recorder, verify = _grid_is(ranges, n)
         cases.append(
             Case(
                 label,
@@ -99,7 +104,34 @@ def check_grid_search(grid_search) -> None:
                 hint + "; build a new params dict for every trial",
             )
         )
-    run_cases("grid_search", grid_search, cases, arg_names=("objective", "ranges", "n_per_axis"))
+    return CaseTable(
+        "grid_search", tuple(cases), ("objective", "ranges", "n_per_axis"), ref_search.grid_search
+    )
+
+
+_NAMES = ("alpha", "beta1", "units", "dropout", "decay", "momentum")
+
+
+def _random_ranges(rng, k) -> dict:
+    names = rng.choice(_NAMES, size=k, replace=False)
+    lows = rng.uniform(-5, 5, k)
+    return {
+        str(n): (float(lo), float(lo + rng.uniform(0.5, 10)))
+        for n, lo in zip(names, lows, strict=True)
+    }
+
+
+def grid_search_hidden_cases(rng) -> list:
+    """Ranges and points per axis drawn from ``rng``."""
+    ranges, n = _random_ranges(rng, int(rng.integers(1, 4))), int(rng.integers(2, 5))
+    recorder, verify = _grid_is(ranges, n)
+    hint = "any names, ranges and n_per_axis: linspace on every axis, every combination"
+    return [Case("random ranges", (recorder, ranges, n), verify, hint, hidden=True)]
+
+
+def check_grid_search(grid_search) -> None:
+    """Check ``grid_search(objective, ranges, n_per_axis) -> [(params, score), ...]``."""
+    run_cases(grid_search_cases(), grid_search)
 
 
 _SHARED_DRAW = (
@@ -135,28 +167,32 @@ def _not_on_the_diagonal(trials, ranges) -> None:
         )
 
 
-def check_random_search(random_search) -> None:
-    """Check ``random_search(objective, ranges, n_trials, rng)``: uniform, seeded, in order."""
+def _trials_are_random(ranges, n):
+    """A recorder and a verifier: n trials inside the ranges, all different, not on the
+    diagonal, each as the objective saw it."""
+    recorder = Recorder()
+
+    def verify(result):
+        trials = _trials(result, n, ranges)
+        for i, (params, _) in enumerate(trials):
+            for k, (low, high) in ranges.items():
+                if not low <= float(params[k]) <= high:
+                    raise Mismatch(f"{k} in [{low}, {high}]", f"trial {i}: {k} = {params[k]}")
+        for k in ranges:
+            distinct = len({float(p[k]) for p, _ in trials})
+            if distinct != n:
+                raise Mismatch(f"{n} different values of {k}", f"{distinct} different values")
+        _not_on_the_diagonal(trials, ranges)
+        _in_evaluation_order(trials, recorder)
+
+    return recorder, verify
+
+
+def random_search_cases() -> CaseTable:
+    """The public cases of ``random_search(objective, ranges, n_trials, rng)``: uniform,
+    seeded, in order."""
     two = {"learning_rate": (0.0, 1.0), "hidden_units": (50.0, 100.0)}
     wide = {"x": (-3.0, 5.0), "y": (10.0, 11.0)}
-
-    def trials_are_random(ranges, n):
-        recorder = Recorder()
-
-        def verify(result):
-            trials = _trials(result, n, ranges)
-            for i, (params, _) in enumerate(trials):
-                for k, (low, high) in ranges.items():
-                    if not low <= float(params[k]) <= high:
-                        raise Mismatch(f"{k} in [{low}, {high}]", f"trial {i}: {k} = {params[k]}")
-            for k in ranges:
-                distinct = len({float(p[k]) for p, _ in trials})
-                if distinct != n:
-                    raise Mismatch(f"{n} different values of {k}", f"{distinct} different values")
-            _not_on_the_diagonal(trials, ranges)
-            _in_evaluation_order(trials, recorder)
-
-        return recorder, verify
 
     def uniform_over(ranges, n):
         def verify(result):
@@ -215,8 +251,8 @@ def check_random_search(random_search) -> None:
 
     rng = np.random.default_rng
     one = {"alpha": (0.5, 0.6)}
-    recorder, random_verify = trials_are_random(two, 25)
-    single_recorder, single_verify = trials_are_random(one, 1)
+    recorder, random_verify = _trials_are_random(two, 25)
+    single_recorder, single_verify = _trials_are_random(one, 1)
     cases = [
         Case(
             "25 trials over 2 hyperparameters",
@@ -248,9 +284,26 @@ def check_random_search(random_search) -> None:
             "n_trials = 1 returns a list with one trial",
         ),
     ]
-    run_cases(
-        "random_search", random_search, cases, arg_names=("objective", "ranges", "n_trials", "rng")
+    return CaseTable(
+        "random_search",
+        tuple(cases),
+        ("objective", "ranges", "n_trials", "rng"),
+        ref_search.random_search,
     )
+
+
+def random_search_hidden_cases(rng) -> list:
+    """Ranges, a number of trials and a generator's seed drawn from ``rng``."""
+    ranges, n = _random_ranges(rng, int(rng.integers(2, 4))), int(rng.integers(5, 30))
+    recorder, verify = _trials_are_random(ranges, n)
+    generator = np.random.default_rng(int(rng.integers(2**32)))
+    hint = "any names, ranges and n_trials: one rng.uniform(low, high) per name and trial"
+    return [Case("random ranges", (recorder, ranges, n, generator), verify, hint, hidden=True)]
+
+
+def check_random_search(random_search) -> None:
+    """Check ``random_search(objective, ranges, n_trials, rng)``: uniform, seeded, in order."""
+    run_cases(random_search_cases(), random_search)
 
 
 def _ranges_close_to(expected: dict):
@@ -276,8 +329,9 @@ def _ranges_close_to(expected: dict):
     return verify
 
 
-def check_zoom_in(zoom_in) -> None:
-    """Check ``zoom_in(ranges, center, factor) -> ranges``: shrink, centre, shift back inside."""
+def zoom_in_cases() -> CaseTable:
+    """The public cases of ``zoom_in(ranges, center, factor) -> ranges``: shrink, centre, shift
+    back inside."""
     ranges = {"log10_learning_rate": (-4.0, 0.0), "hidden_units": (50.0, 100.0)}
     cases = [
         Case(
@@ -305,4 +359,27 @@ def check_zoom_in(zoom_in) -> None:
             "with factor 1 the new range is as wide as the old one, so it is the old one",
         ),
     ]
-    run_cases("zoom_in", zoom_in, cases, arg_names=("ranges", "center", "factor"))
+    return CaseTable("zoom_in", tuple(cases), ("ranges", "center", "factor"), ref_search.zoom_in)
+
+
+def zoom_in_hidden_cases(rng) -> list:
+    """Ranges, a centre inside them and a factor drawn from ``rng``; expected from the
+    reference."""
+    ranges = _random_ranges(rng, int(rng.integers(1, 4)))
+    center = {k: float(rng.uniform(low, high)) for k, (low, high) in ranges.items()}
+    factor = float(rng.uniform(0.1, 1.0))
+    hint = "shrink every range around the centre, shifted back inside when it sticks out"
+    return [
+        Case(
+            "random ranges and centre",
+            (ranges, center, factor),
+            _ranges_close_to(ref_search.zoom_in(ranges, center, factor)),
+            hint,
+            hidden=True,
+        )
+    ]
+
+
+def check_zoom_in(zoom_in) -> None:
+    """Check ``zoom_in(ranges, center, factor) -> ranges``: shrink, centre, shift back inside."""
+    run_cases(zoom_in_cases(), zoom_in)

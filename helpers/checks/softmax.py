@@ -5,13 +5,9 @@ import math
 import numpy as np
 
 from helpers import softmax as ref_softmax
-from helpers.checks.cases import (
-    Case,
-    close_to,
-    run_cases,
-    scalar_close_to,
-    unpack,
-)
+from helpers.checks.cases import Case, CaseTable
+from helpers.checks.driver import run_cases
+from helpers.checks.verifiers import close_to, scalar_close_to, unpack
 from helpers.gradcheck import numerical_gradient
 
 
@@ -27,8 +23,9 @@ def _softmax_by_hand(Z):
     return out
 
 
-def check_softmax(softmax) -> None:
-    """Check ``softmax(Z) -> (C, m)``: columns are examples, stable for large logits."""
+def softmax_cases() -> CaseTable:
+    """The public cases of ``softmax(Z) -> (C, m)``: columns are examples, stable for large
+    logits."""
     worked = np.array([[5.0], [2.0], [-1.0], [3.0]])
     rng = np.random.default_rng(5)
     several = rng.normal(0, 2, size=(3, 5))
@@ -72,11 +69,31 @@ def check_softmax(softmax) -> None:
             "equal logits give equal probabilities",
         ),
     ]
-    run_cases("softmax", softmax, cases, arg_names=("Z",))
+    return CaseTable("softmax", tuple(cases), ("Z",), ref_softmax.softmax)
 
 
-def check_one_hot(one_hot) -> None:
-    """Check ``one_hot(labels, C) -> (C, m)`` and its ValueError for labels outside [0, C)."""
+def softmax_hidden_cases(rng) -> list:
+    """Logits drawn from ``rng`` (any shape, large values too); expected from the reference."""
+    C, m = rng.integers(2, 10), rng.integers(1, 10)
+    Z = rng.normal(0, 3, (C, m))
+    large = 200 * rng.normal(0, 1, (C, m)) + rng.uniform(-800, 800, (1, m))
+    hint = "it must work for any (C, m) and any logits: one column per example, stable for large"
+    return [
+        Case("random logits", (Z,), close_to(ref_softmax.softmax(Z)), hint, hidden=True),
+        Case(
+            "large random logits", (large,), close_to(ref_softmax.softmax(large)), hint, hidden=True
+        ),
+    ]
+
+
+def check_softmax(softmax) -> None:
+    """Check ``softmax(Z) -> (C, m)``: columns are examples, stable for large logits."""
+    run_cases(softmax_cases(), softmax)
+
+
+def one_hot_cases() -> CaseTable:
+    """The public cases of ``one_hot(labels, C) -> (C, m)`` and its ValueError for labels
+    outside [0, C)."""
     cases = [
         Case(
             "labels [1, 0, 3] with C = 4",
@@ -111,7 +128,37 @@ def check_one_hot(one_hot) -> None:
             expect_error=ValueError,
         ),
     ]
-    run_cases("one_hot", one_hot, cases, arg_names=("labels", "C"))
+    return CaseTable("one_hot", tuple(cases), ("labels", "C"), ref_softmax.one_hot)
+
+
+def one_hot_hidden_cases(rng) -> list:
+    """Labels and C drawn from ``rng``, and a label out of range."""
+    C, m = int(rng.integers(2, 10)), int(rng.integers(1, 10))
+    labels = rng.integers(0, C, m)
+    outside = labels.copy()
+    outside[rng.integers(0, m)] = C + rng.integers(0, 3)
+    return [
+        Case(
+            "random labels",
+            (labels, C),
+            close_to(ref_softmax.one_hot(labels, C)),
+            "column i has its 1 in row labels[i]: shape (C, m) for any C and m",
+            hidden=True,
+        ),
+        Case(
+            "a label out of range",
+            (outside, C),
+            None,
+            "raise ValueError for any label outside [0, C)",
+            expect_error=ValueError,
+            hidden=True,
+        ),
+    ]
+
+
+def check_one_hot(one_hot) -> None:
+    """Check ``one_hot(labels, C) -> (C, m)`` and its ValueError for labels outside [0, C)."""
+    run_cases(one_hot_cases(), one_hot)
 
 
 def _cost_by_hand(Y_hat, Y):
@@ -124,8 +171,9 @@ def _cost_by_hand(Y_hat, Y):
     return total / m
 
 
-def check_cross_entropy_cost(cross_entropy_cost) -> None:
-    """Check ``cross_entropy_cost(Y_hat, Y) -> float``: mean over examples of -Σ y log ŷ."""
+def cross_entropy_cost_cases() -> CaseTable:
+    """The public cases of ``cross_entropy_cost(Y_hat, Y) -> float``: mean over examples of
+    -Σ y log ŷ."""
     Y = ref_softmax.one_hot(np.array([0, 2, 1, 2]), 3)
     Y_hat = np.array([[0.7, 0.1, 0.2, 0.3], [0.2, 0.1, 0.5, 0.3], [0.1, 0.8, 0.3, 0.4]])
     sure = np.array([[1 - 2e-12, 1e-12], [1e-12, 1 - 2e-12], [1e-12, 1e-12]])
@@ -157,11 +205,35 @@ def check_cross_entropy_cost(cross_entropy_cost) -> None:
             "the cost is positive: do not forget the minus sign",
         ),
     ]
-    run_cases("cross_entropy_cost", cross_entropy_cost, cases, arg_names=("Y_hat", "Y"))
+    return CaseTable(
+        "cross_entropy_cost", tuple(cases), ("Y_hat", "Y"), ref_softmax.cross_entropy_cost
+    )
 
 
-def check_softmax_regression_step(softmax_regression_step) -> None:
-    """Check one gradient step of softmax regression against the cost's numerical gradient."""
+def cross_entropy_cost_hidden_cases(rng) -> list:
+    """Predictions and labels drawn from ``rng``; expected from the reference."""
+    C, m = int(rng.integers(2, 8)), int(rng.integers(1, 10))
+    Y_hat = ref_softmax.softmax(rng.normal(0, 2, (C, m)))
+    Y = ref_softmax.one_hot(rng.integers(0, C, m), C)
+    return [
+        Case(
+            "random predictions",
+            (Y_hat, Y),
+            scalar_close_to(ref_softmax.cross_entropy_cost(Y_hat, Y)),
+            "J = -(1/m) * sum of Y * log(Y_hat), for any number of classes and examples",
+            hidden=True,
+        )
+    ]
+
+
+def check_cross_entropy_cost(cross_entropy_cost) -> None:
+    """Check ``cross_entropy_cost(Y_hat, Y) -> float``: mean over examples of -Σ y log ŷ."""
+    run_cases(cross_entropy_cost_cases(), cross_entropy_cost)
+
+
+def softmax_regression_step_cases() -> CaseTable:
+    """The public cases of one gradient step of softmax regression, against the cost's
+    numerical gradient."""
     rng = np.random.default_rng(11)
     C, n_x, m, lr = 3, 4, 6, 0.5
     W = rng.normal(0, 0.5, (C, n_x))
@@ -219,10 +291,33 @@ def check_softmax_regression_step(softmax_regression_step) -> None:
             "move W and b by -learning_rate times their gradients",
         ),
     ]
-    run_cases(
+    return CaseTable(
         "softmax_regression_step",
-        softmax_regression_step,
-        cases,
-        arg_names=("W", "b", "X", "Y", "learning_rate"),
+        tuple(cases),
+        ("W", "b", "X", "Y", "learning_rate"),
+        ref_softmax.softmax_regression_step,
         uses={"softmax": ref_softmax.softmax, "cross_entropy_cost": ref_softmax.cross_entropy_cost},
     )
+
+
+def softmax_regression_step_hidden_cases(rng) -> list:
+    """Weights, data and a learning rate drawn from ``rng``; expected from the reference."""
+    C, n_x, m = int(rng.integers(2, 6)), int(rng.integers(2, 7)), int(rng.integers(1, 9))
+    W, b = rng.normal(0, 0.5, (C, n_x)), rng.normal(0, 0.5, (C, 1))
+    X, Y = rng.normal(0, 1, (n_x, m)), ref_softmax.one_hot(rng.integers(0, C, m), C)
+    rate = float(rng.uniform(0.05, 1.0))
+    W_want, b_want, cost_want = ref_softmax.softmax_regression_step(W, b, X, Y, rate)
+
+    def verify(result):
+        W_new, b_new, cost = unpack(result, ("W", "b", "cost"))
+        close_to(W_want, rtol=1e-6, atol=1e-8, what="W")(W_new)
+        close_to(b_want, rtol=1e-6, atol=1e-8, what="b")(b_new)
+        scalar_close_to(cost_want)(cost)
+
+    hint = "the step must hold for any number of classes, features and examples"
+    return [Case("random weights and data", (W, b, X, Y, rate), verify, hint, hidden=True)]
+
+
+def check_softmax_regression_step(softmax_regression_step) -> None:
+    """Check one gradient step of softmax regression against the cost's numerical gradient."""
+    run_cases(softmax_regression_step_cases(), softmax_regression_step)

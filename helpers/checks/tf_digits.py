@@ -9,15 +9,9 @@ import math
 import numpy as np
 
 from helpers import tf_digits as ref
-from helpers.checks.cases import (
-    Case,
-    Mismatch,
-    close_to,
-    describe_error,
-    run_cases,
-    short,
-    tensor_scalar,
-)
+from helpers.checks.cases import Case, CaseTable, Mismatch, describe_error, kind_of, short
+from helpers.checks.driver import run_cases
+from helpers.checks.verifiers import close_to, tensor_scalar
 
 # ---- build_model ----------------------------------------------------------------------------
 
@@ -44,8 +38,8 @@ def _model_like(hidden_units):
                 describe_error(error),
             )
         model = observation.probe
-        if not isinstance(model, dict) or set(model) != {"layers", "compiled", "output_shape"}:
-            raise Mismatch("a keras.Model", f"{type(result).__name__}: {short(result)}")
+        if not isinstance(model, dict) or not {"layers", "compiled", "output_shape"} <= set(model):
+            raise Mismatch("a keras.Model", kind_of(result))
         if model["compiled"]:
             raise Mismatch("an uncompiled model", "a model on which compile() was called")
         if tuple(model["output_shape"]) != (5, ref.N_CLASSES):
@@ -59,8 +53,31 @@ def _model_like(hidden_units):
     return verify
 
 
-def check_build_model(build_model) -> None:
-    """Check ``build_model(hidden_units=(128, 128))``: the layers, uncompiled, logits out."""
+def _computes_its_output(hidden_units, batch):
+    """Verifier of a hidden case: the layers, and an output for ``batch`` that the reference
+    model computes with the weights the student's model reported (a description of a model
+    without the model fails here)."""
+    layers = _model_like(hidden_units)
+
+    def verify(result, observation):
+        layers(result, observation)
+        model = observation.probe
+        reference = ref.build_model(hidden_units)
+        weights, output = model.get("weights"), model.get("output")
+        shapes = [tuple(v.shape) for v in reference.weights]
+        if not isinstance(weights, list) or [getattr(w, "shape", None) for w in weights] != shapes:
+            raise Mismatch("the model's weights", "weights of other shapes")
+        for variable, value in zip(reference.weights, weights, strict=True):
+            variable.assign(np.asarray(value, dtype="float32"))
+        want = np.asarray(reference(batch, training=False))
+        close_to(want, rtol=1e-4, atol=1e-5, what="the model's output")(output)
+
+    return verify
+
+
+def build_model_cases() -> CaseTable:
+    """The public cases of ``build_model(hidden_units=(128, 128))``: the layers, uncompiled,
+    logits out."""
     layers_hint = (
         "for each hidden size: Dense(units, use_bias=False), BatchNormalization(), ReLU(); "
         "then Dense(10) with no activation (the loss applies the softmax)"
@@ -88,7 +105,31 @@ def check_build_model(build_model) -> None:
             probe="keras_model",
         ),
     ]
-    run_cases("build_model", build_model, cases, arg_names=("hidden_units",))
+    return CaseTable("build_model", tuple(cases), ("hidden_units",), ref.build_model)
+
+
+def build_model_hidden_cases(rng) -> list:
+    """Hidden sizes drawn from ``rng``; the model's output for a batch drawn from ``rng`` must be
+    what those layers compute with the model's own weights."""
+    hidden_units = tuple(int(n) for n in rng.integers(3, 25, int(rng.integers(1, 4))))
+    batch = rng.random((5, ref.N_PIXELS)).astype("float32")
+    return [
+        Case(
+            "random hidden sizes",
+            (hidden_units,),
+            _computes_its_output(hidden_units, batch),
+            "one Dense(units, use_bias=False) → BatchNormalization → ReLU block per entry of "
+            "hidden_units, then Dense(10)",
+            probe="keras_model",
+            probe_input=batch,
+            hidden=True,
+        )
+    ]
+
+
+def check_build_model(build_model) -> None:
+    """Check ``build_model(hidden_units=(128, 128))``: the layers, uncompiled, logits out."""
+    run_cases(build_model_cases(), build_model)
 
 
 # ---- compute_total_loss -------------------------------------------------------------------------
@@ -105,35 +146,44 @@ def _cross_entropy_by_hand(logits, labels) -> tuple:
     return total, np.array(gradient)
 
 
-def check_compute_total_loss(compute_total_loss) -> None:
-    """Check ``compute_total_loss(logits, labels)``: Σ over the batch of the cross-entropy."""
+def _total_loss_case(rng, name, m, n_classes, scale, hint, *, hidden=False):
+    """A case of compute_total_loss on logits drawn from ``rng``: the value (a hidden case's
+    from the reference) and its gradient to the logits."""
     import tensorflow as tf
 
+    logits = (scale * rng.standard_normal((m, n_classes))).astype(np.float32)
+    labels = np.eye(n_classes, dtype=np.float32)[rng.integers(0, n_classes, m)]
+    expected, expected_gradient = _cross_entropy_by_hand(logits.astype(float), labels)
+    args = (tf.constant(logits), tf.constant(labels))
+    if hidden:
+        expected = float(ref.compute_total_loss(*args))
+
+    def verify(result, observation):
+        value = tensor_scalar(result, "the total loss as a scalar tensor")
+        if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-4):
+            mean = " (this is the mean; the sum is m times it)" * math.isclose(
+                value * m, expected, rel_tol=1e-5
+            )
+            raise Mismatch(f"{expected:.6g}", f"{value:.6g}{mean}")
+        if observation.probe_error:
+            error = observation.probe_error
+            raise Mismatch("a loss the tape can differentiate", describe_error(error))
+        if observation.probe is None:
+            raise Mismatch("a loss the tape can differentiate", "no gradient to the logits")
+        close_to(expected_gradient, rtol=1e-4, atol=1e-5, what="d(total)/d(logits)")(
+            observation.probe
+        )
+
+    return Case(name, args, verify, hint, probe="gradient", hidden=hidden)
+
+
+def compute_total_loss_cases() -> CaseTable:
+    """The public cases of ``compute_total_loss(logits, labels)``: Σ over the batch of the
+    cross-entropy."""
     rng = np.random.default_rng(7)
 
-    def case(name, m, n_classes, scale, hint):
-        logits = (scale * rng.standard_normal((m, n_classes))).astype(np.float32)
-        labels = np.eye(n_classes, dtype=np.float32)[rng.integers(0, n_classes, m)]
-        expected, expected_gradient = _cross_entropy_by_hand(logits.astype(float), labels)
-        args = (tf.constant(logits), tf.constant(labels))
-
-        def verify(result, observation):
-            value = tensor_scalar(result, "the total loss as a scalar tensor")
-            if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-4):
-                mean = " (this is the mean; the sum is m times it)" * math.isclose(
-                    value * m, expected, rel_tol=1e-5
-                )
-                raise Mismatch(f"{expected:.6g}", f"{value:.6g}{mean}")
-            if observation.probe_error:
-                error = observation.probe_error
-                raise Mismatch("a loss the tape can differentiate", describe_error(error))
-            if observation.probe is None:
-                raise Mismatch("a loss the tape can differentiate", "no gradient to the logits")
-            close_to(expected_gradient, rtol=1e-4, atol=1e-5, what="d(total)/d(logits)")(
-                observation.probe
-            )
-
-        return Case(name, args, verify, hint, probe="gradient")
+    def case(*args):
+        return _total_loss_case(rng, *args)
 
     cases = [
         case(
@@ -166,7 +216,21 @@ def check_compute_total_loss(compute_total_loss) -> None:
             "labels first, then logits; one row per example (no transpose in the Keras layout)",
         ),
     ]
-    run_cases("compute_total_loss", compute_total_loss, cases, arg_names=("logits", "labels"))
+    return CaseTable(
+        "compute_total_loss", tuple(cases), ("logits", "labels"), ref.compute_total_loss
+    )
+
+
+def compute_total_loss_hidden_cases(rng) -> list:
+    """A batch of logits and labels drawn from ``rng``."""
+    m, scale = int(rng.integers(1, 13)), float(rng.uniform(0.5, 5))
+    hint = "the sum over the batch of the cross-entropy from logits, for any batch size"
+    return [_total_loss_case(rng, "a random batch", m, ref.N_CLASSES, scale, hint, hidden=True)]
+
+
+def check_compute_total_loss(compute_total_loss) -> None:
+    """Check ``compute_total_loss(logits, labels)``: Σ over the batch of the cross-entropy."""
+    run_cases(compute_total_loss_cases(), compute_total_loss)
 
 
 # ---- train_step ----------------------------------------------------------------------------
@@ -233,66 +297,73 @@ TRAIN_STEP_ERRORS = (
 )
 
 
-def check_train_step(train_step) -> None:
-    """Check ``train_step(model, optimizer, x, y)``: one update, the batch's total loss back."""
-    import keras
+def _train_step_case(name, hidden_units, make_optimizer, m, seed, hint, *, hidden=False):
+    """A case of train_step: a model with weights from ``seed``, a batch of ``m`` examples;
+    the expected step is the reference's on an identical copy."""
     import tensorflow as tf
 
-    def case(name, hidden_units, make_optimizer, m, seed, hint):
-        rng = np.random.default_rng(seed)
-        x = tf.constant(rng.random((m, ref.N_PIXELS)), dtype=tf.float32)
-        y = tf.one_hot(rng.integers(0, ref.N_CLASSES, m), ref.N_CLASSES)
-        start = _model_with_weights(hidden_units, seed)
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.random((m, ref.N_PIXELS)), dtype=tf.float32)
+    y = tf.one_hot(rng.integers(0, ref.N_CLASSES, m), ref.N_CLASSES)
+    start = _model_with_weights(hidden_units, seed)
 
-        def verify(result, observation):
-            if observation.probe_error:
-                error = observation.probe_error
-                raise Mismatch("the model's variables", describe_error(error))
-            weights = observation.probe if isinstance(observation.probe, dict) else {}
-            trainable, non_trainable = weights.get("trainable"), weights.get("non_trainable")
-            reference = _model_with_weights(hidden_units, seed)
-            before = [v.numpy() for v in reference.trainable_variables]
-            inference_total = float(ref.compute_total_loss(reference(x, training=False), y))
-            total = float(ref.train_step(reference, make_optimizer(), x, y))
-            value = tensor_scalar(result, "the batch's total loss as a scalar tensor")
-            if _largest_difference(trainable, before)[0] == 0:
-                raise Mismatch("the model's weights changed by one step", "the weights unchanged")
-            if not math.isclose(value, total, rel_tol=1e-5, abs_tol=1e-4):
-                why = ""
-                if math.isclose(value * m, total, rel_tol=1e-5):
-                    why = " (the batch's mean loss; return the total)"
-                elif math.isclose(value, inference_total, rel_tol=1e-5):
-                    why = " (the loss in inference mode: call the model with training=True)"
-                raise Mismatch(f"total loss {total:.6g}", f"{value:.6g}{why}")
-            gap, path = _largest_difference(trainable, reference.trainable_variables)
-            if gap > 1e-5:
-                summed = _model_with_weights(hidden_units, seed)
-                _step_on_total(summed, make_optimizer(), x, y)
-                why = (
-                    " (this is the step of the total: divide it by the batch size first)"
-                    if _largest_difference(trainable, summed.trainable_variables)[0] <= 1e-5
-                    else ""
-                )
-                raise Mismatch(
-                    "the weights after one step of the mean loss's gradient",
-                    f"{path} off by up to {gap:.3g}{why}",
-                )
-            gap, path = _largest_difference(non_trainable, reference.non_trainable_variables)
-            if gap > 1e-5:
-                raise Mismatch(
-                    "batch norm's moving statistics updated once (training=True)",
-                    f"{path} off by up to {gap:.3g}",
-                )
+    def verify(result, observation):
+        if observation.probe_error:
+            error = observation.probe_error
+            raise Mismatch("the model's variables", describe_error(error))
+        weights = observation.probe if isinstance(observation.probe, dict) else {}
+        trainable, non_trainable = weights.get("trainable"), weights.get("non_trainable")
+        reference = _model_with_weights(hidden_units, seed)
+        before = [v.numpy() for v in reference.trainable_variables]
+        inference_total = float(ref.compute_total_loss(reference(x, training=False), y))
+        total = float(ref.train_step(reference, make_optimizer(), x, y))
+        value = tensor_scalar(result, "the batch's total loss as a scalar tensor")
+        if _largest_difference(trainable, before)[0] == 0:
+            raise Mismatch("the model's weights changed by one step", "the weights unchanged")
+        if not math.isclose(value, total, rel_tol=1e-5, abs_tol=1e-4):
+            why = ""
+            if math.isclose(value * m, total, rel_tol=1e-5):
+                why = " (the batch's mean loss; return the total)"
+            elif math.isclose(value, inference_total, rel_tol=1e-5):
+                why = " (the loss in inference mode: call the model with training=True)"
+            raise Mismatch(f"total loss {total:.6g}", f"{value:.6g}{why}")
+        gap, path = _largest_difference(trainable, reference.trainable_variables)
+        if gap > 1e-5:
+            summed = _model_with_weights(hidden_units, seed)
+            _step_on_total(summed, make_optimizer(), x, y)
+            why = (
+                " (this is the step of the total: divide it by the batch size first)"
+                if _largest_difference(trainable, summed.trainable_variables)[0] <= 1e-5
+                else ""
+            )
+            raise Mismatch(
+                "the weights after one step of the mean loss's gradient",
+                f"{path} off by up to {gap:.3g}{why}",
+            )
+        gap, path = _largest_difference(non_trainable, reference.non_trainable_variables)
+        if gap > 1e-5:
+            raise Mismatch(
+                "batch norm's moving statistics updated once (training=True)",
+                f"{path} off by up to {gap:.3g}",
+            )
 
-        return Case(
-            name,
-            (start, make_optimizer(), x, y),
-            verify,
-            hint,
-            probe="weights",
-            error_hints=TRAIN_STEP_ERRORS,
-        )
+    return Case(
+        name,
+        (start, make_optimizer(), x, y),
+        verify,
+        hint,
+        probe="weights",
+        error_hints=TRAIN_STEP_ERRORS,
+        hidden=hidden,
+    )
 
+
+def train_step_cases() -> CaseTable:
+    """The public cases of ``train_step(model, optimizer, x, y)``: one update, the batch's total
+    loss back."""
+    import keras
+
+    case = _train_step_case
     cases = [
         case(
             "one Adam step (learning rate 0.01) on a batch of 8",
@@ -324,10 +395,35 @@ def check_train_step(train_step) -> None:
             "not a fixed 32 or 64",
         ),
     ]
-    run_cases(
+    return CaseTable(
         "train_step",
-        train_step,
-        cases,
-        arg_names=("model", "optimizer", "x", "y"),
+        tuple(cases),
+        ("model", "optimizer", "x", "y"),
+        ref.train_step,
         uses={"compute_total_loss": ref.compute_total_loss},
     )
+
+
+def train_step_hidden_cases(rng) -> list:
+    """A model, an optimizer and a batch drawn from ``rng``; expected from the reference step."""
+    import keras
+
+    rate = float(rng.uniform(0.005, 0.1))
+    kind = keras.optimizers.Adam if rng.random() < 0.5 else keras.optimizers.SGD
+    return [
+        _train_step_case(
+            "a random model, optimizer and batch",
+            (int(rng.integers(4, 17)),),
+            lambda: kind(learning_rate=rate),
+            int(rng.integers(3, 11)),
+            int(rng.integers(2**31)),
+            "one step of the optimizer given on the mean loss's gradient (training=True), "
+            "for any model and batch size; return the total",
+            hidden=True,
+        )
+    ]
+
+
+def check_train_step(train_step) -> None:
+    """Check ``train_step(model, optimizer, x, y)``: one update, the batch's total loss back."""
+    run_cases(train_step_cases(), train_step)

@@ -3,16 +3,9 @@
 import numpy as np
 
 from helpers import tf_quadratic as ref_tf_quadratic
-from helpers.checks.cases import (
-    Case,
-    Mismatch,
-    again_result,
-    describe_error,
-    run_cases,
-    scalar_close_to,
-    short,
-    tensor_scalar,
-)
+from helpers.checks.cases import Case, CaseTable, Mismatch, describe_error, short
+from helpers.checks.driver import run_cases
+from helpers.checks.verifiers import again_result, scalar_close_to, tensor_scalar
 
 
 def _gradient_descent_by_hand(coefficients, learning_rate, num_steps):
@@ -46,23 +39,32 @@ def _differentiable_scalar(expected, expected_gradient):
     return verify
 
 
-def check_quadratic_cost(quadratic_cost) -> None:
-    """Check ``quadratic_cost(w, coefficients)``: c0·w² + c1·w + c2, differentiable by the tape."""
+def _quadratic_case(name, w_value, coefficients, hint, *, as_tensor=True, hidden=False):
+    """A case of quadratic_cost: the value c0·w² + c1·w + c2 and the tape's gradient; a hidden
+    case's value comes from the reference."""
     import tensorflow as tf
 
-    def case(name, w_value, coefficients, hint, *, as_tensor=True):
-        c = [float(v) for v in coefficients]
+    c = [float(v) for v in coefficients]
+    w = tf.Variable(w_value, dtype=tf.float32)
+    given = tf.constant(c, dtype=tf.float32) if as_tensor else c
+    if hidden:
+        expected = float(ref_tf_quadratic.quadratic_cost(w, tf.constant(c, dtype=tf.float32)))
+    else:
         expected = c[0] * w_value**2 + c[1] * w_value + c[2]
-        w = tf.Variable(w_value, dtype=tf.float32)
-        given = tf.constant(c, dtype=tf.float32) if as_tensor else c
-        return Case(
-            name,
-            (w, given),
-            _differentiable_scalar(expected, 2 * c[0] * w_value + c[1]),
-            hint,
-            probe="gradient",
-        )
+    return Case(
+        name,
+        (w, given),
+        _differentiable_scalar(expected, 2 * c[0] * w_value + c[1]),
+        hint,
+        probe="gradient",
+        hidden=hidden,
+    )
 
+
+def quadratic_cost_cases() -> CaseTable:
+    """The public cases of ``quadratic_cost(w, coefficients)``: c0·w² + c1·w + c2,
+    differentiable by the tape."""
+    case = _quadratic_case
     cases = [
         case(
             "w = 2 with coefficients [1, -12, 36]",
@@ -90,7 +92,22 @@ def check_quadratic_cost(quadratic_cost) -> None:
             as_tensor=False,
         ),
     ]
-    run_cases("quadratic_cost", quadratic_cost, cases, arg_names=("w", "coefficients"))
+    return CaseTable(
+        "quadratic_cost", tuple(cases), ("w", "coefficients"), ref_tf_quadratic.quadratic_cost
+    )
+
+
+def quadratic_cost_hidden_cases(rng) -> list:
+    """A w and coefficients drawn from ``rng``."""
+    coefficients = [rng.uniform(0.5, 3), rng.uniform(-10, 10), rng.uniform(-10, 10)]
+    hint = "use the w and the coefficients given, with TensorFlow operations the tape follows"
+    w = float(rng.uniform(-5, 5))
+    return [_quadratic_case("random w and coefficients", w, coefficients, hint, hidden=True)]
+
+
+def check_quadratic_cost(quadratic_cost) -> None:
+    """Check ``quadratic_cost(w, coefficients)``: c0·w² + c1·w + c2, differentiable by the tape."""
+    run_cases(quadratic_cost_cases(), quadratic_cost)
 
 
 _FRESH_EVERY_CALL = (
@@ -116,8 +133,9 @@ def _same_twice(expected, tolerance):
     return verify
 
 
-def check_minimize_quadratic(minimize_quadratic) -> None:
-    """Check ``minimize_quadratic(coefficients, learning_rate, num_steps) -> float``."""
+def minimize_quadratic_cases() -> CaseTable:
+    """The public cases of ``minimize_quadratic(coefficients, learning_rate, num_steps) ->
+    float``."""
     import tensorflow as tf
 
     def case(name, coefficients, rate, steps, hint, *, as_tensor=True, tolerance=1e-4, twice=False):
@@ -185,10 +203,35 @@ def check_minimize_quadratic(minimize_quadratic) -> None:
             as_tensor=False,
         ),
     ]
-    run_cases(
+    return CaseTable(
         "minimize_quadratic",
-        minimize_quadratic,
-        cases,
-        arg_names=("coefficients", "learning_rate", "num_steps"),
+        tuple(cases),
+        ("coefficients", "learning_rate", "num_steps"),
+        ref_tf_quadratic.minimize_quadratic,
         uses={"quadratic_cost": ref_tf_quadratic.quadratic_cost},
     )
+
+
+def minimize_quadratic_hidden_cases(rng) -> list:
+    """Coefficients, a learning rate and a number of steps drawn from ``rng``; expected from
+    the reference."""
+    import tensorflow as tf
+
+    coefficients = [float(v) for v in rng.uniform((0.5, -10, -5), (2, 10, 5))]
+    rate, steps = float(rng.uniform(0.01, 0.2)), int(rng.integers(1, 26))
+    given = tf.constant(coefficients, dtype=tf.float32)
+    expected = ref_tf_quadratic.minimize_quadratic(given, rate, steps)
+    return [
+        Case(
+            "random coefficients, rate and steps",
+            (given, rate, steps),
+            scalar_close_to(expected, rtol=1e-4, atol=1e-4),
+            "start at w = 0 and take exactly num_steps steps with the learning rate given",
+            hidden=True,
+        )
+    ]
+
+
+def check_minimize_quadratic(minimize_quadratic) -> None:
+    """Check ``minimize_quadratic(coefficients, learning_rate, num_steps) -> float``."""
+    run_cases(minimize_quadratic_cases(), minimize_quadratic)

@@ -2,7 +2,9 @@
 
 import math
 
-from helpers.checks.cases import Case, Mismatch, run_cases, short
+from helpers import tuning as ref_tuning
+from helpers.checks.cases import Case, CaseTable, Mismatch, short
+from helpers.checks.driver import run_cases
 from helpers.checks.probes import AskedTrial, FixedTrial
 
 NAMES = ("learning_rate", "beta1", "hidden_units", "batch_size")
@@ -70,8 +72,9 @@ def _distributions():
     return verify
 
 
-def check_suggest_hyperparameters(suggest_hyperparameters) -> None:
-    """Check ``suggest_hyperparameters(trial)``: the right trial parameters, scales and values."""
+def suggest_hyperparameters_cases() -> CaseTable:
+    """The public cases of ``suggest_hyperparameters(trial)``: the right trial parameters,
+    scales and values."""
     cases = [
         Case(
             "a FixedTrial: 1 − β1 = 0.01 means β1 = 0.99, log2 batch size 5 means 32",
@@ -114,4 +117,34 @@ def check_suggest_hyperparameters(suggest_hyperparameters) -> None:
             probe="distributions",
         ),
     ]
-    run_cases("suggest_hyperparameters", suggest_hyperparameters, cases, arg_names=("trial",))
+    return CaseTable(
+        "suggest_hyperparameters", tuple(cases), ("trial",), ref_tuning.suggest_hyperparameters
+    )
+
+
+def suggest_hyperparameters_hidden_cases(rng) -> list:
+    """A FixedTrial answering values drawn from ``rng``; expected from the reference."""
+    import optuna
+
+    params = {
+        "learning_rate": float(10 ** rng.uniform(-4, -1)),
+        "one_minus_beta1": float(10 ** rng.uniform(-3, -1)),
+        "hidden_units": int(rng.integers(16, 257)),
+        "log2_batch_size": int(rng.integers(4, 8)),
+    }
+    expected = ref_tuning.suggest_hyperparameters(optuna.trial.FixedTrial(params))
+    return [
+        Case(
+            "a FixedTrial with random values",
+            (_fixed_trial(params),),
+            _values(expected),
+            "return what the trial answers, converted: β1 = 1 − one_minus_beta1, batch_size = "
+            "2 ** log2_batch_size",
+            hidden=True,
+        )
+    ]
+
+
+def check_suggest_hyperparameters(suggest_hyperparameters) -> None:
+    """Check ``suggest_hyperparameters(trial)``: the right trial parameters, scales and values."""
+    run_cases(suggest_hyperparameters_cases(), suggest_hyperparameters)

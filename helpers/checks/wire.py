@@ -3,8 +3,9 @@
 A check calls the student's function in one process and judges the result in another (the
 grader's). What crosses is JSON made only of numbers, strings, lists and tagged NumPy arrays of a
 numeric dtype, so nothing the student's code built can run or answer questions in the checker's
-process: an ndarray subclass, an object whose ``__eq__`` says True, a tensor-like impostor all
-arrive as :class:`Unsupported`, which every verifier rejects with the type's name.
+process: an ndarray subclass arrives as a plain array of its numbers; an object whose ``__eq__``
+says True, a tensor-like impostor arrive as :class:`Unsupported`, which every verifier rejects
+with the type's name.
 
 ``encode_result``/``decode_result`` carry results back; ``encode_arg``/``decode_arg`` carry a
 case's arguments to the student's process (generators by state, tensors by value, Keras models by
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_DEPTH = 32
+MAX_DIMENSIONS = 32  # NumPy allows 64; nothing a graded function returns has more than a few
 MAX_STRING = 10_000
 NUMERIC_KINDS = "biufc"
 
@@ -88,8 +90,12 @@ def encode_result(value, depth: int = 0):
         return value
     if kind is str:
         return value[:MAX_STRING]
-    if kind is np.ndarray and value.dtype.kind in NUMERIC_KINDS:
-        return _array(value)
+    if issubclass(kind, np.ndarray):
+        # By value, through ndarray's own view: an ndarray subclass (np.matrix, or one whose
+        # __eq__ says True) arrives as a plain array of its numbers, its methods left behind.
+        plain = np.ndarray.view(value, np.ndarray)
+        if plain.dtype.kind in NUMERIC_KINDS and plain.dtype.fields is None:
+            return _array(plain)
     if isinstance(value, np.generic) and kind.__module__ == "numpy":
         if value.dtype.kind in NUMERIC_KINDS:
             return {"$scalar": _array(np.asarray(value))}
@@ -103,8 +109,8 @@ def encode_result(value, depth: int = 0):
     if tagged is not None:
         return tagged
     name = _type_name(value)
-    if isinstance(value, np.ndarray):
-        name += " (an ndarray subclass or a non-numeric array: return a plain numeric np.ndarray)"
+    if issubclass(kind, np.ndarray):
+        name = f"numpy.ndarray (dtype {np.ndarray.view(value, np.ndarray).dtype}: not numbers)"
     return {"$unsupported": name}
 
 
@@ -114,14 +120,16 @@ class WireError(ValueError):
 
 def _decode_array(tag: dict) -> np.ndarray:
     try:
-        dtype = np.dtype(str(tag["dtype"]))
-        shape = tuple(int(n) for n in tag["shape"])
+        dtype = np.dtype(str(tag["dtype"])[:20])
+        shape = tuple(int(n) for n in tag["shape"][: MAX_DIMENSIONS + 1])
         raw = base64.b64decode(str(tag["$array"]), validate=True)
-    except (KeyError, TypeError, ValueError) as error:
-        raise WireError(f"bad array: {error}") from None
+    except Exception as error:  # whatever the data, a WireError and nothing else
+        raise WireError(f"bad array: {type(error).__name__}") from None
     if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
         raise WireError(f"dtype {dtype} is not numeric")
-    if any(n < 0 for n in shape) or len(raw) != int(np.prod(shape, dtype=object)) * dtype.itemsize:
+    if len(shape) > MAX_DIMENSIONS or any(n < 0 for n in shape):
+        raise WireError(f"an array needs 0 to {MAX_DIMENSIONS} dimensions of size >= 0")
+    if len(raw) != int(np.prod(shape, dtype=object)) * dtype.itemsize:
         raise WireError("array size does not match its shape")
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 

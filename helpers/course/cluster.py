@@ -1,12 +1,13 @@
 """Grading a class on an existing Dask cluster: ``grade ... --scheduler tcp://host:8786``.
 
-The grader works as it does alone: it reads each submission, builds its program from the
+The grader works as it does alone: it reads each submission, plans its run from the
 instructor's notebook (the set-up cells, the submission's exercise cells by ``grade_id``, the
-check's cases: plain JSON data) and judges what comes back in its own process. Only the run moves:
-each submission is one task, sent with its program to a worker, which runs it in the same sandbox
-as a local run (:func:`helpers.course.sandbox.run_program`: bubblewrap, a user slot no other run on
-that machine holds, the same limits) and sends back the run's result as plain data. Reports,
-gradebook and item analysis are written by the grader, never on a worker.
+stand-ins, the cases' inputs: plain JSON data, no expected value) and judges what comes back in
+its own process. Only the run moves: each submission is one task, sent with its plan to a worker,
+which runs it in the same sandbox as a local run (:func:`helpers.course.grading.run.run_plan`:
+bubblewrap, a user slot no other run on that machine holds, one exercise at a time, the same
+limits) and sends back each exercise's result (at most ``Limits.result_bytes``) as plain data.
+Reports, gradebook and item analysis are written by the grader, never on a worker.
 
 A worker needs what a grading machine needs: this repository's ``.venv`` with
 ``requirements-distributed.txt`` (``make .venv/.distributed``), bubblewrap and root, and the same
@@ -47,17 +48,15 @@ def _prepare(sandboxed: bool, fingerprint: str) -> dict:
         )
     with _worker_lock:
         if sandboxed not in _worker_state:
-            bwrap = sandbox.check_available(sandboxed)
+            sealed = sandbox.check_available(sandboxed)
             # removed when the worker's Python exits
             workspace = tempfile.TemporaryDirectory(prefix="dnn-week3-worker-")
             root = Path(workspace.name)
-            from helpers.checks import EXERCISES
-
             (root / "runs").mkdir()
             _worker_state[sandboxed] = {
-                "bwrap": bwrap,
+                "sealed": sealed,
                 "workspace": workspace,
-                "package": sandbox.course_package(root / "package", set(EXERCISES)),
+                "package": sandbox.course_package(root / "package"),
                 "matplotlib_dir": sandbox.matplotlib_cache(root / "matplotlib"),
             }
         return _worker_state[sandboxed]
@@ -72,20 +71,28 @@ def worker_ready(sandboxed: bool, fingerprint: str) -> str | None:
     return None
 
 
-def run_remote(program: dict, limits: dict, sandboxed: bool, fingerprint: str) -> dict:
-    """The task: run one submission's program on this worker; return its RunResult as a dict."""
+def run_remote(
+    plan: dict, limits: dict, notebook_seconds: float, sandboxed: bool, fingerprint: str
+) -> dict:
+    """The task: run one submission's plan on this worker; return its RunResult as data."""
+    from helpers.course.grading.plan import Plan
+    from helpers.course.grading.run import run_plan
+
     state = _prepare(sandboxed, fingerprint)
-    with sandbox.claim_slot() if sandboxed else contextlib.nullcontext(0) as slot:
-        result = sandbox.run_program(
-            program,
+    sealed = state["sealed"]
+    claim = sandbox.claim_slot() if sealed and sealed.as_root else contextlib.nullcontext(0)
+    with claim as slot:
+        result = run_plan(
+            Plan.from_data(plan),
             state["package"],
-            bwrap=state["bwrap"],
+            sealed=sealed,
             limits=sandbox.Limits(**limits),
+            notebook_seconds=notebook_seconds,
             slot=slot,
             workspace=Path(state["workspace"].name) / "runs",
             matplotlib_dir=state["matplotlib_dir"],
         )
-    return dataclasses.asdict(result)
+    return result.as_data()
 
 
 # ---- in the grader ------------------------------------------------------------------------------
@@ -160,30 +167,33 @@ def _loopback(location: str) -> bool:
         return False
 
 
-def run_programs(client, programs, limits, *, sandboxed=True, progress=None) -> list:
-    """Run each program as one task on the cluster; return per program a
-    :class:`~helpers.course.sandbox.RunResult`, or a string saying why it could not run."""
+def run_plans(client, plans, limits, notebook_seconds, *, sandboxed=True, progress=None) -> list:
+    """Run each plan (as data) as one task on the cluster; return per plan a
+    :class:`~helpers.course.grading.run.RunResult`, or a string saying why it could not run."""
     from distributed import as_completed
+
+    from helpers.course.grading.run import RunResult
 
     batch = uuid.uuid4().hex[:8]
     fingerprint = sandbox.package_fingerprint()
     futures = [
         client.submit(
             run_remote,
-            program,
-            dict(limits.__dict__),
+            plan,
+            dataclasses.asdict(limits),
+            notebook_seconds,
             sandboxed,
             fingerprint,
             key=f"grade-{batch}-{i}",
             pure=False,
         )
-        for i, program in enumerate(programs)
+        for i, plan in enumerate(plans)
     ]
     where = {future.key: i for i, future in enumerate(futures)}
     results = [None] * len(futures)
     for done, future in enumerate(as_completed(futures, loop=client.loop), start=1):
         try:
-            results[where[future.key]] = sandbox.RunResult(**future.result())
+            results[where[future.key]] = RunResult.from_data(future.result())
         except Exception as error:  # a worker refused or died: that submission is not graded
             why = f"{type(error).__name__}: {error}"
             results[where[future.key]] = f"the cluster could not run it: {why}"

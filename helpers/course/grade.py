@@ -1,40 +1,32 @@
 """The autograder: ``python -m helpers.course.grade SUBMISSION.ipynb [...] [--json PATH]``.
 
-Only the exercise cells of a submission are the student's. For each graded function the grader
-builds a program from the *instructor's* notebook — its set-up cells (cells marked
-``metadata.course.demo`` are demonstrations and left out), the course's reference of every
-earlier exercise this one builds on, then the source of the submission's cell whose nbgrader
-``grade_id`` is the function's name — and runs it sealed (:mod:`helpers.course.sandbox`), one
-sandbox per submission with one process per exercise (forked after the set-up, so a crash or an
-endless loop costs that exercise only). Inside, :mod:`helpers.course.runner` only calls the
-function on the check's cases and returns plain data; expected values and verdicts are reached
-here, in the grader's process, by the same case tables the notebooks' check cells run. Every
-other cell of the submission, and anything its code prints, is ignored.
+Only the exercise cells of a submission are the student's. Each submission is read
+(:mod:`.grading.submission`), planned (:mod:`.grading.plan`: the instructor notebook's set-up
+cells, each exercise cell, the references standing in for the exercises it builds on, the
+cases' inputs), run sealed in one sandbox per submission, one process per exercise
+(:mod:`.grading.run`, :mod:`helpers.course.sandbox`, :mod:`helpers.course.runner`), judged here
+as each exercise ends (:mod:`.grading.verdict`) and reported (:mod:`.grading.reports`). Besides
+the public cases a check cell shows, each exercise has hidden cases drawn for the batch from a
+fresh seed; their expected values never leave this process.
 
-``--jobs N`` runs N submissions at a time here; ``--scheduler tcp://host:8786`` runs them on the
-workers of an existing Dask cluster instead (:mod:`helpers.course.cluster`), in the same sandbox,
-and judges and writes everything here as for a local run.
+Before a batch the grader grades the instructor's own solution in the same sandbox
+(:mod:`.grading.self_test`). ``--jobs N`` runs N submissions at a time; ``--scheduler
+tcp://host:8786`` runs them on the workers of a Dask cluster (:mod:`helpers.course.cluster`).
 
-Which assignment a submission answers comes from the instructor's side: ``--assignment`` or the
-file name, which must start with an instructor notebook's name (``05_softmax_regression.ipynb``,
-``05_softmax_regression-alice.ipynb``).
-
-Exit status 0 when every submission was graded, 1 when one could not be (the report says why),
-2 for bad arguments or a missing sandbox.
+A failure stays with its submission: whatever goes wrong while reading, planning, running or
+judging one marks that one "not graded" with the reason, and every report is still written.
+Exit status 0 when every submission was graded, 1 when some could not be (the reports say why),
+2 for bad arguments or no sandbox, 3 for a fault in the grader itself (its self-test failed, or
+a run failed for a reason outside the student's code).
 """
 
 import argparse
 import contextlib
-import csv
-import inspect
-import io
-import json
 import os
-import re
+import secrets
 import sys
 import tempfile
 import threading
-from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,83 +38,27 @@ import helpers
 os.environ.update(helpers.TENSORFLOW_QUIET_ENV)
 
 from helpers.checks import EXERCISES
-from helpers.checks.cases import case_table, judge
-from helpers.course import sandbox
+from helpers.course import cells, sandbox
+from helpers.course.grading import self_test, verdict
+from helpers.course.grading.plan import BatchTables, make_plan
+from helpers.course.grading.reports import Report
+from helpers.course.grading.run import run_plan
+from helpers.course.grading.submission import Unreadable, read_submission
 from helpers.course.notebook_io import read_notebook, write_text_atomically
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
-DEMO_KEY = "course"  # cell.metadata.course.demo = true: a demonstration, not run when grading
 
 
-# ---- the program: built from the instructor's notebook -----------------------------------------
+def _size_text(limits: sandbox.Limits) -> dict:
+    return {
+        "cpu": f"{limits.cpu_seconds:g} s",
+        "wall": f"{limits.exercise_wall_seconds:g} s",
+        "result": f"{limits.result_bytes / 1024**2:g} MB",
+    }
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def is_demo(cell) -> bool:
-    return bool(cell.metadata.get(DEMO_KEY, {}).get("demo"))
-
-
-def instructor_program(notebook) -> list:
-    """The set-up cells of an instructor notebook: code cells that are neither exercises, nor
-    checks, nor marked as demonstrations."""
-    return [
-        cell.source
-        for cell in notebook.cells
-        if cell.cell_type == "code" and not is_demo(cell) and "nbgrader" not in cell.metadata
-    ]
-
-
-def exercise_sources(submission, functions) -> tuple:
-    """Return ``({function: source}, notes)``: each exercise cell's source, found by grade_id.
-
-    The first code cell with the grade_id counts; a copy further down is ignored with a note.
-    """
-    sources, notes = {}, []
-    for cell in submission.cells:
-        grade_id = _grade_id(cell)
-        if cell.cell_type != "code" or grade_id not in functions:
-            continue
-        if grade_id in sources:
-            notes.append(f"a second cell with grade_id {grade_id!r} was ignored")
-            continue
-        sources[grade_id] = cell.source if isinstance(cell.source, str) else ""
-    return sources, notes
-
-
-def dependency_sources(uses: dict, graded: set) -> list:
-    """The reference modules of ``uses`` as source, every graded function but those stubbed."""
-    by_module = defaultdict(list)
-    for name, function in uses.items():
-        by_module[inspect.getmodule(function)].append(name)
-    return [
-        {
-            "module": module.__name__,
-            "source": sandbox.stub_graded_functions(inspect.getsource(module), graded - set(names)),
-            "names": names,
-        }
-        for module, names in by_module.items()
-    ]
-
-
-def expected_cost(program: dict) -> float:
-    """A rough relative cost of one run, to start the longest first: importing TensorFlow in the
-    set-up is most of a run (measured: 6-7 s of the 9-13 s of 06-08's runs, 1-2 s for the
-    others' whole set-up)."""
-    return 5.0 if any("tensorflow" in source for source in program["setup"]) else 1.0
-
-
-def identify(path: Path, assignments, assignment=None):
-    """The assignment a submission answers, from ``--assignment`` or its file name, or None."""
-    if assignment:
-        return assignment if assignment in assignments else None
-    matches = [stem for stem in assignments if path.stem.startswith(stem)]
-    return max(matches, key=len) if matches else None
-
-
-# ---- grading ------------------------------------------------------------------------------------
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:300]}"
 
 
 class Grader:
@@ -138,28 +74,35 @@ class Grader:
         notebook_seconds=None,
         scheduler=None,
         insecure_scheduler=False,
+        seed=None,
+        self_test_first=True,
     ):
         self.sandboxed = sandboxed
         self.limits = limits or sandbox.Limits()
         # one set-up (TensorFlow: ~6 s) and every exercise at its own limit, with room to spare
-        self.notebook_seconds = notebook_seconds or 30 + self.limits.wall_seconds * 5
+        self.notebook_seconds = notebook_seconds or 60 + self.limits.exercise_wall_seconds * 5
         self.course_dir = Path(course_dir)
         self.assignments = sorted({e.notebook for e in EXERCISES.values()})
         self.jobs = max(1, int(jobs))
-        self._programs, self._tables = {}, {}
-        self._lock = threading.Lock()
-        self._workspace = self.client = None
+        self.seed = secrets.randbits(63) if seed is None else int(seed)
+        self.tables = BatchTables(self.seed)
+        self.self_test_first = self_test_first
+        self._setups, self._tested = {}, set()
+        self._lock, self._judging = threading.Lock(), threading.Lock()
+        self._workspace = self.client = self.sealed = None
         if scheduler:  # the runs happen on the cluster's workers, each checked there
             from helpers.course import cluster
 
+            self.where = f"cluster {scheduler} sandboxed={sandboxed}"
             self.client = cluster.connect(
                 scheduler, sandboxed=sandboxed, insecure=insecure_scheduler
             )
             return
-        self.bwrap = sandbox.check_available(sandboxed)
+        self.sealed = sandbox.check_available(sandboxed)
+        self.where = repr(self.sealed)
         self._workspace = tempfile.TemporaryDirectory(prefix="dnn-week3-grading-")
         self.workspace = Path(self._workspace.name)
-        self.package = sandbox.course_package(self.workspace / "package", set(EXERCISES))
+        self.package = sandbox.course_package(self.workspace / "package")
         (self.workspace / "runs").mkdir()
         self.matplotlib_dir = sandbox.matplotlib_cache(self.workspace / "matplotlib")
 
@@ -169,332 +112,179 @@ class Grader:
         if self._workspace is not None:
             self._workspace.cleanup()
 
-    def _setup(self, assignment):
-        with self._lock:
-            if assignment not in self._programs:
-                nb = read_notebook(self.course_dir / f"{assignment}.ipynb")
-                self._programs[assignment] = instructor_program(nb)
-            return self._programs[assignment]
+    # ---- reading and planning ---------------------------------------------------------------
 
-    def _table(self, function):
+    def _setup(self, assignment) -> tuple:
         with self._lock:
-            if function not in self._tables:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    self._tables[function] = case_table(EXERCISES[function].check)
-            return self._tables[function]
+            if assignment not in self._setups:
+                notebook = read_notebook(self.course_dir / f"{assignment}.ipynb")
+                self._setups[assignment] = tuple(cells.setup_sources(notebook))
+            return self._setups[assignment]
 
-    def plan(self, path, assignment=None) -> dict:
-        """Read one submission and return its report skeleton with one program per exercise."""
-        path = Path(path)
-        report = {
-            "submission": str(path),
-            "notebook": None,
-            "graded": False,
-            "score": 0.0,
-            "max_score": 0.0,
-            "exercises": [],
-            "notes": [],
-            "seconds": 0.0,
-        }
+    def _read(self, path, assignment=None):
+        """``(report, plan)``: the plan is None when the submission cannot be graded."""
+        report = Report(str(path), None)
         try:
-            submission = read_notebook(path)
-        except (FileNotFoundError, ValueError) as error:
-            report["notes"].append(str(error))
-            return report
-        assignment = identify(path, self.assignments, assignment)
-        if assignment is None:
-            report["notes"].append(
-                "cannot tell which assignment this is: name the file after the notebook "
-                f"(e.g. {self.assignments[0]}.ipynb) or pass --assignment"
-            )
-            return report
-        report["notebook"] = assignment
-        exercises = [e for e in EXERCISES.values() if e.notebook == assignment]
-        report["max_score"] = float(sum(e.points for e in exercises))
-        sources, notes = exercise_sources(submission, {e.function for e in exercises})
-        report["notes"] += notes
-        if not sources:
-            report["notes"].append(f"the notebook holds none of {assignment}'s exercise cells")
-        program = {
-            "setup": self._setup(assignment),
-            "exercise_seconds": self.limits.wall_seconds,
-            "exercises": [],
-        }
-        tables = []
-        for exercise in exercises:
-            table = self._table(exercise.function)
-            tables.append(table)
-            program["exercises"].append(
-                {
-                    "function": exercise.function,
-                    "source": sources.get(exercise.function),
-                    "dependencies": dependency_sources(table.uses, set(EXERCISES)),
-                    "cases": [case.request() for case in table.cases],
-                }
-            )
-        report["_run"] = (exercises, tables, program)
-        report["graded"] = True
-        return report
+            submission = read_submission(path, self.assignments, assignment)
+        except Unreadable as error:
+            report.notes.append(str(error))
+            return report, None
+        except Exception as error:  # whatever the file holds, it stays with this submission
+            report.notes.append(f"the grader could not read it: {_describe(error)}")
+            return report, None
+        try:
+            report.notebook = submission.assignment
+            report.notes += submission.notes
+            report.cells = {f: c.source for f, c in submission.cells.items()}
+            functions = [e.function for e in EXERCISES.values() if e.notebook == report.notebook]
+            report.max_score = float(sum(EXERCISES[f].points for f in functions))
+            tables = [self.tables[f] for f in functions]
+            plan = make_plan(self._setup(report.notebook), report.cells, tables)
+        except Exception as error:
+            report.notes.append(f"the grader could not plan its run: {_describe(error)}")
+            return report, None
+        report.graded = True
+        return report, plan
 
-    def _run_limits(self):
-        return sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.notebook_seconds})
+    def plan(self, path, assignment=None):
+        """Read one submission; return its (empty) report and its plan (None: not gradable)."""
+        return self._read(path, assignment)
 
-    def run(self, program):
-        """Run one submission's program here, as a user no other run on this machine has."""
-        with sandbox.claim_slot() if self.bwrap else contextlib.nullcontext(0) as slot:
-            return sandbox.run_program(
-                program,
+    # ---- running and judging ----------------------------------------------------------------
+
+    def _judge(self, report: Report, index: int, run) -> None:
+        table = self.tables[EXERCISES_OF[report.notebook][index]]
+        with self._judging:  # Keras and the verifiers' recorders are not shared across threads
+            try:
+                judged = verdict.judge_run(table, run, _size_text(self.limits))
+            except Exception as error:
+                judged = verdict.not_run(table, f"could not be judged: {_describe(error)}")
+                report.notes.append(f"{table.name}: the grader failed judging it")
+        report.verdicts[index] = judged
+
+    def _finish(self, report: Report, result) -> None:
+        """Fill ``report`` from a run: its verdicts, or why it was not graded."""
+        if isinstance(result, str):  # the cluster could not run it
+            report.graded, report.verdicts = False, []
+            report.notes.append(result)
+            return
+        report.seconds = result.seconds
+        report.setup_seconds = result.setup_seconds
+        if result.grader_fault:
+            report.graded, report.grader_fault, report.verdicts = False, True, []
+            report.notes.append(f"not graded: a fault of the grader's, not of the submission: "
+                                f"{result.grader_fault}")  # fmt: skip
+            return
+        names = EXERCISES_OF[report.notebook]
+        for i, run in enumerate(result.exercises):
+            if report.verdicts[i] is None:
+                if run is None:
+                    report.verdicts[i] = verdict.not_run(self.tables[names[i]], "did not run")
+                else:
+                    self._judge(report, i, run)
+
+    def _run_here(self, report: Report, plan) -> None:
+        report.verdicts = [None] * len(plan.exercises)
+        try:
+            result = self.run(plan, on_exercise=lambda i, run: self._judge(report, i, run))
+            self._finish(report, result)
+        except Exception as error:
+            report.graded, report.verdicts = False, []
+            report.notes.append(f"the grader failed on this submission: {_describe(error)}")
+
+    def run(self, plan, on_exercise=None):
+        """Run one plan here; return its RunResult, each exercise handed to ``on_exercise``
+        as it ends."""
+        claim = sandbox.claim_slot() if self.sealed and self.sealed.as_root else None
+        with claim or contextlib.nullcontext(0) as slot:
+            return run_plan(
+                plan,
                 self.package,
-                bwrap=self.bwrap,
-                limits=self._run_limits(),
+                sealed=self.sealed,
+                limits=self.limits,
+                notebook_seconds=self.notebook_seconds,
                 slot=slot,
                 workspace=self.workspace / "runs",
                 matplotlib_dir=self.matplotlib_dir,
+                on_exercise=on_exercise,
             )
 
-    def _run_all(self, programs, progress=None) -> list:
-        """A RunResult per program (or why it could not run): on the cluster, or ``--jobs``
-        at a time here. The longest runs start first (see :func:`expected_cost`), so a batch
-        of mixed notebooks does not end with one long run alone."""
-        order = sorted(range(len(programs)), key=lambda i: -expected_cost(programs[i]))
-        ordered = [programs[i] for i in order]
+    def _run_all(self, jobs: list, progress=None) -> None:
+        """Run ``(report, plan)`` jobs, the longest first (see Plan.cost), ``--jobs`` at a time
+        here or on the cluster; each report is filled as its run ends."""
+        order = sorted(jobs, key=lambda job: -job[1].cost)
         if self.client is not None:
             from helpers.course import cluster
 
-            results = cluster.run_programs(
+            results = cluster.run_plans(
                 self.client,
-                ordered,
-                self._run_limits(),
+                [plan.as_data() for _, plan in order],
+                self.limits,
+                self.notebook_seconds,
                 sandboxed=self.sandboxed,
                 progress=progress,
             )
-        else:
-            results = []
-            with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                for done, result in enumerate(pool.map(self.run, ordered), start=1):
-                    results.append(result)
-                    if progress:
-                        progress(done, len(programs))
-        in_place = [None] * len(programs)
-        for i, result in zip(order, results, strict=True):
-            in_place[i] = result
-        return in_place
+            for (report, plan), result in zip(order, results, strict=True):
+                report.verdicts = [None] * len(plan.exercises)
+                try:
+                    self._finish(report, result)
+                except Exception as error:
+                    report.graded, report.verdicts = False, []
+                    report.notes.append(f"the grader failed on this submission: {_describe(error)}")
+            return
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = [pool.submit(self._run_here, report, plan) for report, plan in order]
+            for done, future in enumerate(futures, start=1):
+                future.result()
+                if progress:
+                    progress(done, len(futures))
+
+    def _self_test(self, assignments) -> None:
+        """Grade the instructor's solution of each of ``assignments`` not yet known to pass,
+        all in one go; raise GraderFault unless each gets full marks."""
+        folder = self_test.cache_dir()
+        pending = []
+        for assignment in sorted(set(assignments) - self._tested):
+            notebook = self.course_dir / f"{assignment}.ipynb"
+            version = self_test.course_version(notebook, self.where, self.limits)
+            if self_test.passed_before(folder, version):
+                self._tested.add(assignment)
+            else:
+                pending.append((assignment, version, *self._read(notebook, assignment)))
+        self._run_all([(report, plan) for _, _, report, plan in pending if plan is not None])
+        for assignment, version, report, _ in pending:
+            self_test.check_full_marks(assignment, report)
+            self_test.remember(folder, version, assignment)
+            self._tested.add(assignment)
+
+    def grade_reports(self, paths, assignment=None, progress=None) -> list:
+        """Grade every submission; return a :class:`Report` each. Raises GraderFault when the
+        grader's self-test fails. ``progress(done, total)`` counts submissions."""
+        read = [self._read(Path(p), assignment) for p in paths]
+        if self.self_test_first:
+            self._self_test({r.notebook for r, plan in read if plan is not None})
+        runnable = [(r, plan) for r, plan in read if plan is not None]
+        skipped = len(read) - len(runnable)
+        if progress:
+            progress(skipped, len(read))
+        self._run_all(runnable, progress and (lambda done, _: progress(skipped + done, len(read))))
+        return [report for report, _ in read]
 
     def grade(self, paths, assignment=None, progress=None) -> list:
-        """Grade every submission (``--jobs`` at a time, or on the cluster); return one report
-        each. ``progress(done, total)`` counts submissions: those that cannot run are done at
-        once, the others as each run ends."""
-        reports = [self.plan(p, assignment) for p in paths]
-        runnable = [r for r in reports if "_run" in r]
-        skipped = len(reports) - len(runnable)
-        if progress:
-            progress(skipped, len(reports))
-        results = self._run_all(
-            [r["_run"][2] for r in runnable],
-            progress and (lambda done, _: progress(skipped + done, len(reports))),
-        )
-        for report, result in zip(runnable, results, strict=True):
-            exercises, tables, _ = report.pop("_run")
-            if isinstance(result, str):
-                report["graded"] = False
-                report["notes"].append(result)
-                continue
-            report["seconds"] = round(result.seconds, 2)
-            report["setup_seconds"] = result.setup_seconds
-            if result.setup:
-                report["graded"] = False
-                report["notes"].append(
-                    f"the instructor's set-up cells failed: {result.setup.get('setup_error')}"
-                )
-            for i, (exercise, table) in enumerate(zip(exercises, tables, strict=True)):
-                entry = self._judge(
-                    exercise, table, result.exercises[i], result.statuses[i], result.problem
-                )
-                seconds = (result.statuses[i] or {}).get("seconds")
-                entry["seconds"] = round(seconds, 2) if isinstance(seconds, int | float) else None
-                report["exercises"].append(entry)
-                report["score"] += entry["points"]
-        return reports
-
-    def _judge(self, exercise, table, data, status, problem) -> dict:
-        entry = {
-            "grade_id": exercise.check_grade_id,
-            "function": exercise.function,
-            "points": 0.0,
-            "max_points": float(exercise.points),
-            "passed": False,
-            "status": "failed",
-            "feedback": "",
-            "cases": [],
-        }
-        name = exercise.function
-        if data is None:
-            if status and status.get("timeout"):
-                entry["status"] = "timeout"
-                why = f"ran longer than {self.limits.wall_seconds:g} s and was stopped"
-            elif status:
-                entry["status"] = "crashed"
-                code = status.get("status")
-                why = (
-                    f"was killed by signal {-code}"
-                    if isinstance(code, int) and code < 0
-                    else f"exited with status {code} before reporting"
-                )
-            else:
-                entry["status"] = "timeout" if problem and "longer" in problem else "crashed"
-                why = f"did not finish: the submission's run {problem or 'ended early'}"
-            entry["feedback"] = f"✗ {name}: its run {why}"
-            return entry
-        cell_error = data.get("cell_error")
-        observations = data.get("observations")
-        if not data.get("found") or not isinstance(observations, list):
-            entry["status"] = "missing"
-            entry["feedback"] = (
-                f"✗ {name} is not defined: was its exercise cell deleted, renamed, or did "
-                "it fail to run?"
-            )
-            if cell_error:
-                entry["feedback"] = f"the exercise cell raised {cell_error}\n" + entry["feedback"]
-            return entry
-        failures = []
-        for case, raw in zip(table.cases, observations + [None] * len(table.cases), strict=False):
-            with contextlib.redirect_stdout(io.StringIO()):
-                failure = judge(name, case, raw, table.arg_names)
-            entry["cases"].append({"case": case.name, "passed": failure is None})
-            if failure:
-                failures.append(failure)
-        if failures:
-            entry["feedback"] = failures[0]
-            if cell_error:
-                entry["feedback"] = f"the exercise cell raised {cell_error}\n{failures[0]}"
-        else:
-            entry.update(
-                passed=True,
-                status="passed",
-                points=float(exercise.points),
-                feedback=f"✓ {name}: {len(table.cases)}/{len(table.cases)} checks passed",
-            )
-        return entry
+        """Grade every submission; return each report as its JSON form (see ``--json``)."""
+        return [r.as_dict() for r in self.grade_reports(paths, assignment, progress)]
 
 
-def grade_notebook(path, *, assignment=None, sandboxed=True, timeout=60) -> dict:
-    """Grade one submission; return its report (see ``--json``). Never raises for a bad file."""
-    grader = Grader(sandboxed=sandboxed, limits=sandbox.Limits(wall_seconds=timeout))
-    try:
-        return grader.grade([path], assignment)[0]
-    finally:
-        grader.close()
+EXERCISES_OF = {
+    notebook: [e.function for e in EXERCISES.values() if e.notebook == notebook]
+    for notebook in {e.notebook for e in EXERCISES.values()}
+}
 
 
-# ---- reports ------------------------------------------------------------------------------------
+# ---- the command line ---------------------------------------------------------------------------
 
 
-def format_report(report: dict) -> str:
-    """Return the human-readable table of one report."""
-    lines = [f"{report['submission']}  ({report['notebook'] or 'unknown notebook'})"]
-    lines += [f"  note: {note}" for note in report["notes"]]
-    if not report["graded"]:
-        lines.append("  NOT GRADED")
-    if report["exercises"]:
-        width = max(len(e["function"]) for e in report["exercises"])
-        lines.append(f"  {'exercise':<{width}}  points  result   feedback")
-        for e in report["exercises"]:
-            first = e["feedback"].splitlines()[0] if e["feedback"] else ""
-            lines.append(
-                f"  {e['function']:<{width}}  {e['points']:>2.0f}/{e['max_points']:<2.0f}   "
-                f"{e['status']:<7}  {first}"
-            )
-    lines.append(f"  total {report['score']:g}/{report['max_score']:g}")
-    return "\n".join(lines)
-
-
-def gradebook_csv(reports) -> str:
-    """One row per submission, one column per exercise, then total and max (LMS-importable)."""
-    functions = [e.function for e in EXERCISES.values()]
-    graded = {e["function"] for r in reports for e in r["exercises"]}
-    used = [f for f in functions if f in graded]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["submission", "notebook", "graded", *used, "total", "max"])
-    for report in reports:
-        points = {e["function"]: e["points"] for e in report["exercises"]}
-        writer.writerow(
-            [
-                report["submission"],
-                report["notebook"] or "",
-                "yes" if report["graded"] else "no",
-                *(f"{points[f]:g}" if f in points else "" for f in used),
-                f"{report['score']:g}",
-                f"{report['max_score']:g}",
-            ]
-        )
-    return out.getvalue()
-
-
-def item_analysis(reports) -> dict:
-    """Per exercise and per case: how many submissions fail it, and the commonest messages."""
-    exercises = {}
-    for report in reports:
-        for e in report["exercises"]:
-            item = exercises.setdefault(
-                e["function"],
-                {"submissions": 0, "failed": 0, "messages": Counter(), "cases": {}},
-            )
-            item["submissions"] += 1
-            if not e["passed"]:
-                item["failed"] += 1
-                # the case and the hint, without the student's numbers
-                lines = e["feedback"].splitlines()
-                summary = " / ".join(
-                    line.strip()
-                    for line in lines
-                    if line.startswith(("✗", "  hint", "the exercise cell raised"))
-                )
-                item["messages"][re.sub(r"\s+", " ", summary)[:200]] += 1
-            for case in e["cases"]:
-                counts = item["cases"].setdefault(case["case"], [0, 0])
-                counts[0] += 1
-                counts[1] += not case["passed"]
-    return {
-        name: {
-            "submissions": item["submissions"],
-            "failed_share": item["failed"] / item["submissions"],
-            "common_failures": item["messages"].most_common(3),
-            "cases": {
-                case: {"failed_share": failed / total}
-                for case, (total, failed) in item["cases"].items()
-            },
-        }
-        for name, item in exercises.items()
-    }
-
-
-def item_analysis_chart(analysis: dict, path: Path) -> None:
-    """One bar chart: the share of submissions failing each exercise."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(analysis)
-    shares = [100 * analysis[n]["failed_share"] for n in names]
-    fig, ax = plt.subplots(figsize=(6.4, 0.4 * len(names) + 1.2))
-    ax.barh(names, shares)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("submissions failing (%)")
-    ax.set_title("Which exercises the class missed")
-    ax.invert_yaxis()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
-
-
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Grade submitted notebooks, each sandboxed.")
     parser.add_argument("submissions", nargs="+", type=Path)
     parser.add_argument("--assignment", help="the instructor notebook every submission answers")
@@ -505,10 +295,28 @@ def main(argv=None) -> int:
         help="folder of the instructor notebooks (default: the repository's notebooks/; "
         "needed where helpers is installed as a package)",
     )
-    parser.add_argument("--json", type=Path, help="write the machine-readable report here")
+    parser.add_argument(
+        "--json", type=Path, help="write the report here: a list, one entry per submission"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "gradescope"),
+        default="json",
+        help="what --json writes: the grader's report, or Gradescope's results.json (one "
+        "submission)",
+    )
     parser.add_argument("--gradebook", type=Path, help="write a CSV gradebook here")
     parser.add_argument(
         "--item-analysis", type=Path, help="write per-exercise failure shares (JSON + PNG)"
+    )
+    parser.add_argument(
+        "--feedback", type=Path, metavar="DIR", help="write one HTML page per submission here"
+    )
+    parser.add_argument(
+        "--similarity",
+        type=Path,
+        metavar="PATH",
+        help="write the pairs of exercise cells that match after normalising (JSON)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     parser.add_argument(
@@ -524,21 +332,65 @@ def main(argv=None) -> int:
         "as root on its workers: a private network only)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=60, help="seconds per exercise (default 60)"
+        "--timeout",
+        type=float,
+        default=60,
+        help="CPU seconds per exercise, its own processes together (default 60)",
     )
     parser.add_argument(
         "--notebook-timeout",
         type=float,
-        help="seconds for all of one submission's runs (default 5 × --timeout)",
+        help="seconds for all of one submission's runs (default 60 + 5 × the exercise's)",
     )
     parser.add_argument(
         "--memory-mb", type=int, default=4096, help="address space per process (default 4096)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="the hidden cases' seed, to grade a batch again with the same inputs (default: "
+        "fresh; the JSON report records it; never tell students)",
     )
     parser.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run submissions without bubblewrap (trusted submissions only)",
     )
+    return parser
+
+
+def write_outputs(reports: list, args, *, seed: int) -> None:
+    """Print each report's table and write every file the command line asked for."""
+    from helpers.course.grading import reports as reporting
+
+    data = [r.as_dict() for r in reports]
+    for report in data:
+        print(reporting.format_report(report), flush=True)
+    if args.json and args.format == "gradescope":
+        from helpers.course.grading import gradescope
+
+        reporting.write_json(gradescope.results(reports[0]), args.json)
+    elif args.json:
+        reporting.write_json([{**r, "hidden_seed": seed} for r in data], args.json)
+    if args.gradebook:
+        functions = list(EXERCISES)
+        write_text_atomically(reporting.gradebook_csv(data, functions), args.gradebook)
+    if args.item_analysis:
+        analysis = reporting.item_analysis(data)
+        reporting.write_json(analysis, args.item_analysis.with_suffix(".json"))
+        reporting.item_analysis_chart(analysis, args.item_analysis.with_suffix(".png"))
+    if args.feedback:
+        from helpers.course.grading import feedback
+
+        feedback.write_pages(reports, args.feedback)
+    if args.similarity:
+        from helpers.course.grading import similarity
+
+        reporting.write_json(similarity.report(reports, args.course_dir), args.similarity)
+
+
+def main(argv=None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.timeout <= 0 or args.jobs < 1:
         parser.error("--timeout must be positive and --jobs at least 1")
@@ -546,7 +398,9 @@ def main(argv=None) -> int:
         parser.error(f"--assignment {args.assignment!r} is not a graded notebook")
     if not args.course_dir.is_dir():
         parser.error(f"--course-dir {args.course_dir} is not a folder of instructor notebooks")
-    limits = sandbox.Limits(wall_seconds=args.timeout, memory_bytes=args.memory_mb * 1024**2)
+    if args.format == "gradescope" and (len(args.submissions) != 1 or not args.json):
+        parser.error("--format gradescope grades one submission and needs --json PATH")
+    limits = sandbox.Limits(cpu_seconds=args.timeout, memory_bytes=args.memory_mb * 1024**2)
     from helpers.course.cluster import ClusterUnavailable
 
     try:
@@ -555,8 +409,10 @@ def main(argv=None) -> int:
             sandboxed=not args.no_sandbox,
             limits=limits,
             jobs=args.jobs,
+            notebook_seconds=args.notebook_timeout,
             scheduler=args.scheduler,
             insecure_scheduler=args.insecure_scheduler,
+            seed=args.seed,
         )
     except sandbox.SandboxUnavailable as error:
         print(f"refusing to grade: {error}", file=sys.stderr)
@@ -566,41 +422,27 @@ def main(argv=None) -> int:
         return 2
     if args.no_sandbox:
         print("warning: --no-sandbox: submissions run with your rights", file=sys.stderr)
-    if args.notebook_timeout:
-        grader.notebook_seconds = args.notebook_timeout
-
     # over submissions, on a terminal only (None: tqdm draws nothing when stderr is a file)
     bar = tqdm(
-        total=len(args.submissions),
-        unit="submission",
-        desc="grading",
-        file=sys.stderr,
+        total=len(args.submissions), unit="submission", desc="grading", file=sys.stderr,
         disable=None,
-    )
-
-    def progress(done, total):
-        bar.update(done - bar.n)
-
+    )  # fmt: skip
     try:
-        reports = grader.grade(args.submissions, args.assignment, progress)
+        reports = grader.grade_reports(
+            args.submissions, args.assignment, lambda done, _: bar.update(done - bar.n)
+        )
+    except self_test.GraderFault as error:
+        print(f"grader fault: {error}", file=sys.stderr)
+        return 3
     finally:
         bar.close()
         grader.close()
-    for report in reports:
-        print(format_report(report), flush=True)
-    if args.json:
-        payload = reports[0] if len(reports) == 1 else reports
-        write_text_atomically(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", args.json)
-    if args.gradebook:
-        write_text_atomically(gradebook_csv(reports), args.gradebook)
-    if args.item_analysis:
-        analysis = item_analysis(reports)
-        path = args.item_analysis.with_suffix(".json")
-        write_text_atomically(json.dumps(analysis, indent=2, ensure_ascii=False) + "\n", path)
-        item_analysis_chart(analysis, args.item_analysis.with_suffix(".png"))
-    ungraded = [r for r in reports if not r["graded"]]
+    write_outputs(reports, args, seed=grader.seed)
+    ungraded = [r for r in reports if not r.graded]
     for report in ungraded:
-        print(f"could not grade {report['submission']}: {'; '.join(report['notes'])}")
+        print(f"could not grade {report.submission!r}: {'; '.join(report.notes)}")
+    if any(r.grader_fault for r in reports):
+        return 3
     return 1 if ungraded else 0
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.course import cells
 from helpers.course.notebook_io import read_notebook, write_text_atomically
 
 TEMPLATE = "lab"
@@ -262,20 +263,16 @@ def student_page(nb):
     """The student copy of ``nb`` (``make student``'s release code) with the stored outputs
     of every cell but the exercises and their checks; without the closing progress cells,
     which need a kernel."""
-    from helpers.course.release import PROGRESS_KEY, is_check_cell, student_version
+    from helpers.course.release import student_version
 
     outputs = {
         cell.get("id"): copy.deepcopy(cell.outputs)
         for cell in nb.cells
-        if cell.cell_type == "code"
-        and not cell.metadata.get("nbgrader", {}).get("solution")
-        and not is_check_cell(cell)
+        if cell.cell_type == "code" and not cells.is_solution(cell) and not cells.is_check(cell)
     }
     student = student_version(nb)
     student.metadata["widgets"] = copy.deepcopy(nb.metadata.get("widgets", {}))
-    student.cells = [
-        c for c in student.cells if not c.metadata.get(PROGRESS_KEY, {}).get("progress")
-    ]
+    student.cells = [c for c in student.cells if not cells.is_progress(c)]
     for cell in student.cells:
         if cell.cell_type == "code" and cell.get("id") in outputs:
             cell.outputs = outputs[cell.get("id")]
@@ -286,10 +283,9 @@ def reading_view(nb):
     """What a page shows of ``nb`` (in place; returns nb): no set-up cells, no speaker notes,
     widgets in their static forms, and a table of contents after the title."""
     from helpers.course.slides import is_setup_cell
-    from helpers.course.speaker_notes import is_notes_cell
 
     nb.cells = [
-        c for i, c in enumerate(nb.cells) if not is_notes_cell(c) and not is_setup_cell(nb, i)
+        c for i, c in enumerate(nb.cells) if not cells.is_notes(c) and not is_setup_cell(nb, i)
     ]
     static_widgets(nb, quiz_answer="details", suffix=".html")
     if nb.cells:

@@ -10,7 +10,7 @@ cleared and nbgrader metadata is kept.
 So that a lesson keeps running past an exercise a student has not solved, each check cell
 (nbgrader ``grade_id`` ``check_<name>``) is tagged ``raises-exception`` (JupyterLab's *Run All*
 and nbclient go on after it), and a failing check puts the course's version of the function in
-place for the cells below (:func:`helpers.checks.cases.run_cases`). A notebook with exercises
+place for the cells below (:func:`helpers.checks.driver.run_cases`). A notebook with exercises
 ends with a cell that shows which of them pass now (:func:`helpers.checks.progress`).
 
 A student's work is never lost: ``<out>/.release.json`` records what this tool last wrote. A
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.course import cells
 from helpers.course.notebook_io import read_notebook, write_atomically, write_text_atomically
 
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -36,7 +37,6 @@ CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
 MANIFEST = ".release.json"
 KEEP_RUNNING_TAG = "raises-exception"
-PROGRESS_KEY = "course"  # cell.metadata.course.progress = true: the closing progress cell
 PROGRESS_MARKDOWN = (
     "## Your progress\n\n"
     "The cell below runs each exercise's check again, quietly, on the functions defined above "
@@ -45,19 +45,9 @@ PROGRESS_MARKDOWN = (
 PROGRESS_CODE = 'from helpers.checks import progress\n\nprogress("{notebook}", globals())'
 
 
-def is_check_cell(cell) -> bool:
-    """Whether ``cell`` is a graded check cell (nbgrader ``grade_id`` ``check_<name>``)."""
-    meta = cell.metadata.get("nbgrader", {})
-    return (
-        cell.cell_type == "code"
-        and bool(meta.get("grade"))
-        and str(meta.get("grade_id", "")).startswith("check_")
-    )
-
-
 def progress_cells(notebook: str) -> list:
     """The markdown and code cells that close a student notebook with its exercises' status."""
-    meta = {PROGRESS_KEY: {"progress": True}}
+    meta = {cells.COURSE_KEY: {"progress": True}}
     # fixed ids, so that releasing the same notebook twice writes the same file
     return [
         nbformat.v4.new_markdown_cell(
@@ -105,13 +95,12 @@ def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbform
     nb.metadata.pop("widgets", None)  # stored widget state belongs to the solved outputs
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index}"
-        meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            if meta.get("solution"):
+            if cells.is_solution(cell):
                 cell.source = _replace_regions(cell.source, SOLUTION, CODE_STUB, where)
             cell.source = _replace_regions(cell.source, HIDDEN_TESTS, (), where)
-        elif meta.get("solution"):
+        elif cells.is_solution(cell):
             if SOLUTION[0] in cell.source:
                 cell.source = _replace_regions(cell.source, SOLUTION, (MARKDOWN_STUB,), where)
             else:
@@ -120,7 +109,7 @@ def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbform
             r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$", cell.source, re.M
         ):
             raise ValueError(f"{where}: solution markers outside an nbgrader solution cell")
-        if is_check_cell(cell):
+        if cells.is_check(cell):
             tags = cell.metadata.setdefault("tags", [])
             if KEEP_RUNNING_TAG not in tags:
                 tags.append(KEEP_RUNNING_TAG)

