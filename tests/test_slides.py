@@ -12,7 +12,6 @@ from helpers.course.slides import (
     annotate_files,
     build_slides,
     heading_levels,
-    hide_plumbing,
     lecture_view,
     main,
     presentable_code,
@@ -322,21 +321,13 @@ def test_a_deck_theme_must_be_known(tmp_path):
 
 
 def test_the_tools_marks_are_hidden_on_slides_and_nothing_else():
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "# NBVAL_IGNORE_OUTPUT\n# Why: CPU rounding\n#   differs.\n# plot it\nx = 1\n"
-            "def f():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION"
-        ),
-        nbformat.v4.new_code_cell("# NBVAL_SKIP\n# a comment, not a why\ny = 2"),
-        nbformat.v4.new_markdown_cell("### BEGIN SOLUTION is only code's"),
-    ]
-    hide_plumbing(nb)
-    assert [c.source for c in nb.cells] == [
-        "# plot it\nx = 1\ndef f():\n    return 2",
-        "# a comment, not a why\ny = 2",
-        "### BEGIN SOLUTION is only code's",
-    ]
+    assert presentable_code(
+        "# NBVAL_IGNORE_OUTPUT\n# Why: CPU rounding\n#   differs.\n# plot it\nx = 1\n"
+        "def f():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION"
+    ) == ("# plot it\nx = 1\ndef f():\n    return 2")
+    assert presentable_code("# NBVAL_SKIP\n# a comment, not a why\ny = 2") == (
+        "# a comment, not a why\ny = 2"
+    )
 
 
 @pytest.mark.parametrize(
@@ -362,7 +353,38 @@ def test_the_tools_marks_are_hidden_on_slides_and_nothing_else():
         ("x = (\nassert x\nprint(x)", "x = (\nprint(x)"),
         # an ordinary comment and an assert inside a string stay
         ("# plot the cost\ns = 'assert x'\nplot(s)", "# plot the cost\ns = 'assert x'\nplot(s)"),
+        # what is computed only for the asserts right after it goes, with its comment
+        (
+            "y = f(x)\nprint(y)\n# leads by far\nerrors = sorted(y)\n"
+            "lead = errors[1] - errors[0]\nassert lead > 3",
+            "y = f(x)\nprint(y)",
+        ),
+        # a loop of asserts goes whole
+        ("for a, b in pairs:\n    assert a == b\nshow(pairs)", "show(pairs)"),
+        # a computation with its own effect before the assert stays: the timing, the print
+        (
+            "serial = run()\nt = clock() - start\nassert serial == parallel\nprint(t)",
+            "serial = run()\nt = clock() - start\nprint(t)",
+        ),
+        (
+            "two = softmax(z)\nprint(z)\ngap = abs(two - s)\nassert gap < 1e-12",
+            "two = softmax(z)\nprint(z)",
+        ),
+        # an attribute or item assignment is never taken for a test's
+        ("d['k'] = 1\nassert d", "d['k'] = 1"),
     ],
 )
 def test_code_on_a_slide_leaves_out_asserts_and_what_speaks_to_tests(source, shown):
     assert presentable_code(source) == shown
+
+
+def test_a_variable_other_cells_read_is_not_test_only():
+    source = "errors = sorted(trials)\nassert errors[0] < errors[1]"
+    assert presentable_code(source) == ""
+    assert presentable_code(source, keep={"errors"}) == "errors = sorted(trials)"
+    nb = lesson()
+    nb.cells[9].source = "gap = f(x)\nassert gap < 1\nerrors = sorted(x)\nassert errors"
+    nb.cells[9].metadata["tags"] = [SHOW_CODE_TAG]
+    nb.cells.insert(10, nbformat.v4.new_code_cell("print(errors)"))
+    assert "errors = sorted(x)" in lecture_view_source(lecture(nb))  # read by the next cell
+    assert "gap = f(x)" not in "\n".join(lecture_view_source(nb))

@@ -332,6 +332,7 @@ def lecture_view(nb):
     from helpers.course.html_export import static_widgets
 
     annotate(nb)  # the rules of today, on this copy; what a person set is kept
+    reads = {id(c): names_read(c.source) for c in nb.cells if c.cell_type == "code"}
     cells = []
     for cell in nb.cells:
         kind = cell_kinds.slide_type(cell) or "-"
@@ -343,7 +344,8 @@ def lecture_view(nb):
             continue
         set_by_hand = kind != cell_kinds.recorded_slide_type(cell)
         if cell.cell_type == "code":
-            kind = _code_on_slide(cell, set_by_hand and kind in ("slide", "subslide"))
+            elsewhere = set().union(*(r for key, r in reads.items() if key != id(cell)))
+            kind = _code_on_slide(cell, set_by_hand and kind in ("slide", "subslide"), elsewhere)
             if kind is None:
                 continue
         elif cell.cell_type == "markdown":
@@ -359,11 +361,12 @@ def lecture_view(nb):
     return static_widgets(nb, quiz_answer="fragment")
 
 
-def _code_on_slide(cell, starts_slide: bool):
-    """The slide type of a code cell in the lecture view, or None when nothing of it shows."""
+def _code_on_slide(cell, starts_slide: bool, read_elsewhere=frozenset()):
+    """The slide type of a code cell in the lecture view, or None when nothing of it shows.
+    ``read_elsewhere``: the names other cells read (their assignments are not test-only)."""
     shown = SHOW_CODE_TAG in cell_kinds.tags(cell)
     if shown:
-        cell.source = presentable_code(cell.source)
+        cell.source = presentable_code(cell.source, keep=read_elsewhere)
         shown = bool(cell.source.strip())
     if not shown:
         cell.metadata["transient"] = {"remove_source": True}
@@ -403,17 +406,19 @@ _TEST_COMMENT = re.compile(
 )
 
 
-def presentable_code(source: str) -> str:
+def presentable_code(source: str, keep=frozenset()) -> str:
     """Return ``source`` without the lines that are for tools and tests, not for an audience.
 
     Dropped: nbgrader's solution markers and hidden-test regions, nbval's ``# NBVAL_…`` marks
-    with the ``# Why: …`` sentence after them, every ``assert`` statement (all its lines) with
-    the comment right above it, and comments addressed to the tests ("the text below relies on
-    these"). Blank lines left in a row are merged.
+    with the ``# Why: …`` sentence after them, every ``assert`` statement (all its lines), the
+    test-only lines that feed them (:func:`test_only_lines`; ``keep`` names variables that other
+    cells use, so their assignments stay), each with the comment right above it, and comments
+    addressed to the tests ("the text below relies on these"). Blank lines left in a row are
+    merged.
     """
     source = _HIDDEN_TESTS.sub("", source)
     lines = source.splitlines()
-    drop = set(_assert_lines(source))
+    drop = set(test_only_lines(source, keep))
     after_mark, why, sentence_ended = False, False, False
     for number, line in enumerate(lines):
         text = line.lstrip()
@@ -429,7 +434,7 @@ def presentable_code(source: str) -> str:
         if why:
             sentence_ended = text.rstrip().endswith(".")
             drop.add(number)
-    # comment blocks: above an assert, or addressed to the tests
+    # comment blocks: above a dropped statement, or addressed to the tests
     number = 0
     while number < len(lines):
         if not lines[number].lstrip().startswith("#"):
@@ -452,29 +457,86 @@ def presentable_code(source: str) -> str:
     return "\n".join(kept).rstrip()
 
 
-def _assert_lines(source: str) -> list[int]:
-    """Line indices (from 0) of every assert statement in ``source`` (IPython magics allowed)."""
+def test_only_lines(source: str, keep=frozenset()) -> list[int]:
+    """Line indices (from 0) of the statements of ``source`` that only serve its asserts.
+
+    That is every ``assert``; an assignment right before such a statement whose variables are
+    read by nothing but such statements (and are not in ``keep``, the names other cells read);
+    and a loop, ``if`` or ``with`` whose body is all such statements. A computation with a
+    statement of its own in between (a print, a timing) is part of the lesson and stays.
+    IPython magics are allowed; source that is not Python falls back on the lines that start an
+    assert.
+    """
     import ast
 
-    masked = re.sub(r"^([ \t]*)[%!].*$", r"\1pass", source, flags=re.M)
-    try:
-        tree = ast.parse(masked)
-    except SyntaxError:  # not Python: fall back on the lines that start an assert
+    tree = _parse(source)
+    if tree is None:
         return [n for n, line in enumerate(source.splitlines()) if re.match(r"\s*assert\b", line)]
-    return [
-        n
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assert)
-        for n in range(node.lineno - 1, node.end_lineno)
-    ]
+    statements = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)]
+    following = {}  # each statement -> the next one in its block
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                following.update(itertools.pairwise(block))
+    enclosing = {}  # each name read -> the statements it sits in
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                enclosing.setdefault(node, []).append(statement)
+    dropped = {node for node in statements if isinstance(node, ast.Assert)}
+    changed = True
+    while changed:
+        live = {
+            name.id
+            for name, around in enclosing.items()
+            if not any(statement in dropped for statement in around)
+        }
+        changed = False
+        for statement in statements:
+            if statement in dropped:
+                continue
+            if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = getattr(statement, "targets", None) or [statement.target]
+                parts = [n for t in targets for n in ast.walk(t)]
+                names = {n.id for n in parts if isinstance(n, ast.Name)}
+                test_only = (
+                    following.get(statement) in dropped
+                    and all(isinstance(n, (ast.Name, ast.Tuple, ast.expr_context)) for n in parts)
+                    and not names & (live | keep)
+                )
+            elif isinstance(statement, (ast.For, ast.While, ast.If, ast.With)):
+                test_only = all(
+                    s in dropped for s in statement.body + getattr(statement, "orelse", [])
+                )
+            else:
+                test_only = False
+            if test_only:
+                dropped.add(statement)
+                changed = True
+    return sorted({n for node in dropped for n in range(node.lineno - 1, node.end_lineno)})
 
 
-def hide_plumbing(nb):
-    """Apply :func:`presentable_code` to every code cell of ``nb`` (in place; returns ``nb``)."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = presentable_code(cell.source)
-    return nb
+def names_read(source: str) -> set:
+    """The variable names ``source`` reads (empty when it is not Python)."""
+    import ast
+
+    tree = _parse(source)
+    return {
+        node.id
+        for node in ast.walk(tree or ast.Module(body=[], type_ignores=[]))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+
+
+def _parse(source: str):
+    """The syntax tree of a code cell's source with IPython magics masked, or None."""
+    import ast
+
+    try:
+        return ast.parse(re.sub(r"^([ \t]*)[%!].*$", r"\1pass", source, flags=re.M))
+    except SyntaxError:
+        return None
 
 
 def main(argv=None) -> int:
