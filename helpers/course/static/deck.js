@@ -261,10 +261,12 @@
       for (var a = block.parentElement; a && a !== from; a = a.parentElement) left.add(a);
       cloneOf(block.parentElement).appendChild(block);
     });
-    // wrappers whose content all moved would still take their padding: they go
+    // wrappers whose content all moved would still take their padding: they go, and their
+    // copy takes their id (a link to the cell, a test counting cells, still finds it)
     left.forEach(function (wrapper) {
       if (wrapper.isConnected && !blocksOf(wrapper).length && !wrapper.querySelector("aside.notes")) {
         wrapper.parentNode.removeChild(wrapper);
+        if (wrapper.id && clones.has(wrapper)) clones.get(wrapper).id = wrapper.id;
       }
     });
     var first = blocksOf(to)[0];
