@@ -369,7 +369,7 @@ def test_only_code_cells_are_tagged_to_show_their_code_on_slides(path):
     from helpers.course.slides import SHOW_CODE_TAG
 
     for cell in _read(path).cells:
-        if SHOW_CODE_TAG in cell.metadata.get("tags", []):
+        if SHOW_CODE_TAG in cells.tags(cell):
             assert cell.cell_type == "code", f"{path.name}: {SHOW_CODE_TAG} on:\n{cell.source}"
 
 

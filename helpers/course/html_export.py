@@ -190,9 +190,11 @@ def index_page(entries, what: str = "pages") -> str:
         "pages": "Every notebook of the week with the outputs it stores, as static pages: nothing "
         "here runs code. To run and change the code, open the notebooks in JupyterLab "
         "(<code>make lab</code>). The pages need no network connection.",
-        "slides": "Every notebook of the week as a slide deck with its stored outputs: arrow keys "
-        "move (down for a slide's details), <kbd>s</kbd> opens the speaker notes. To run the "
-        "code during a walkthrough, use the live slideshow in JupyterLab (README).",
+        "slides": "Every notebook of the week as a slide deck with its stored outputs. "
+        "<kbd>→</kbd>, <kbd>Space</kbd> or <kbd>PageDown</kbd> (a clicker) step through every "
+        "slide and fragment, <kbd>←</kbd> or <kbd>PageUp</kbd> go back, <kbd>S</kbd> opens the "
+        "speaker window, <kbd>F</kbd> full screen. To run the code during a walkthrough, open "
+        "the notebook in JupyterLab (<code>make lab</code>, <i>View → Presentation Mode</i>).",
     }
     heading = {"pages": "the notebooks", "slides": "the notebooks as slides"}
     items = "\n".join(
