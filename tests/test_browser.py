@@ -652,8 +652,10 @@ MEASURE_SLIDE = """() => {
         .map(img => {
             const sizes = img.dataset.textPx ? JSON.parse(img.dataset.textPx) : null;
             const factor = img.getBoundingClientRect().width / img.naturalWidth;
-            return sizes && Object.fromEntries(
-                Object.entries(sizes).map(([kind, size]) => [kind, size * factor]));
+            const cell = img.closest('.jp-CodeCell');
+            return sizes && Object.assign(Object.fromEntries(
+                Object.entries(sizes).map(([kind, size]) => [kind, size * factor])),
+                {cell: (cell.id || cell.dataset.continues || '?').replace('cell-id=', '')});
         });
     const inputs = [...s.querySelectorAll('.jp-CodeCell .jp-InputArea')].filter(shown);
     const first = [...s.querySelectorAll(
@@ -772,12 +774,14 @@ def deck_summary(deck) -> dict:
         for f in s["figures"]
         if f is not None and ("tick labels" in f or "legend" in f)
     ]
+    other = [f["other text"] for s in slides for f in s["figures"] if f and "other text" in f]
     return {
         "slides": len(deck["slides"]),
         "slides needing scrolling": sum(not s["fits"] for s in slides),
         "tallest (screens)": round(max(s["height"] for s in slides), 2),
         "smallest code px": round(min(code), 1) if code else None,
         "smallest tick/legend px": round(min(ticks), 1) if ticks else None,
+        "smallest other figure text px": round(min(other), 1) if other else None,
         "figures without text sizes": sum(f is None for s in slides for f in s["figures"]),
     }
 
@@ -833,7 +837,7 @@ def test_figures_tick_labels_and_legends_are_readable_from_the_back_of_the_room(
             measured += 1
             for kind in ("tick labels", "legend"):
                 if kind in sizes and sizes[kind] < MIN_FIGURE_TEXT_PX:
-                    small.append(f"{name}: {kind} {sizes[kind]:.1f} px")
+                    small.append(f"{name} (cell {sizes['cell']}): {kind} {sizes[kind]:.1f} px")
     assert not small, "\n".join(small)
     if unmeasured:
         pytest.xfail(

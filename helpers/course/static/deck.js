@@ -251,6 +251,7 @@
       if (element === from) return to;
       if (clones.has(element)) return clones.get(element);
       var copy = element.cloneNode(false);
+      if (copy.id) copy.setAttribute("data-continues", copy.id); // the rest of that element
       copy.removeAttribute("id");
       cloneOf(element.parentElement).appendChild(copy);
       clones.set(element, copy);
