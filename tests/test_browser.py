@@ -804,12 +804,15 @@ def test_every_slide_of_every_deck_fits_a_projector_without_scrolling(decks):
 
 
 def assert_every_slide_fits(decks):
-    too_big = [
-        f"{name}: {slide['height']:.2f} screens {slide['scrolls'] or ''}"
-        for name, slide in _each_slide(decks)
-        if not slide["fits"]
-    ]
+    too_big = _slides_that(
+        decks, lambda s: not s["fits"], lambda s: f"{s['height']:.2f} screens {s['scrolls'] or ''}"
+    )
     assert not too_big, "\n".join(too_big)
+
+
+def _slides_that(decks, fail, describe) -> list[str]:
+    """``"<deck> #<n>: <describe(slide)>"`` for each slide of ``decks`` that ``fail``s."""
+    return [f"{name}: {describe(slide)}" for name, slide in _each_slide(decks) if fail(slide)]
 
 
 def test_code_and_printed_output_are_readable_from_the_back_of_the_room(decks):
@@ -817,11 +820,11 @@ def test_code_and_printed_output_are_readable_from_the_back_of_the_room(decks):
 
 
 def assert_code_is_readable(decks):
-    small = [
-        f"{name}: {slide['code_px']:.1f} px"
-        for name, slide in _each_slide(decks)
-        if slide["code_px"] is not None and slide["code_px"] < MIN_CODE_PX
-    ]
+    small = _slides_that(
+        decks,
+        lambda s: s["code_px"] is not None and s["code_px"] < MIN_CODE_PX,
+        lambda s: f"{s['code_px']:.1f} px",
+    )
     assert not small, "\n".join(small)
     cased = {t for _, slide in _each_slide(decks) for t in slide["text_transform"]}
     assert cased == {"none"}, f"headings change case: {cased}"
