@@ -10,7 +10,7 @@ WEB    := build/web/node_modules/.package-lock.json  # make web-assets
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                 --nbval-kernel-startup-timeout 120
 
-.PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
+.PHONY: lab test check unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
         nbval-profile nbval-replays test-portability fragility slides slide-metadata web-assets \
         gradescope-autograder handout
@@ -19,6 +19,14 @@ help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
 	@echo "make test       set up .venv, then ruff + unit tests + nbval replays (as this machine"
 	@echo "                rounds and under $(TEST_PROFILES), at once) + browser tests"
+	@echo "make check      the fast loop: ruff + the unit tests that need no kernel, browser, sandbox"
+	@echo "                or npm (about a minute)"
+	@echo "make lint       ruff check and ruff format --check of helpers, tests and notebooks"
+	@echo "make format     ruff format, then ruff check --fix"
+	@echo "make unit       every unit test but the browser and sandbox ones (kernels, nbgrader, a wheel)"
+	@echo "make nbval      replay every notebook with nbval as this machine rounds"
+	@echo "make nbval-profile PROFILE=name  the replay under one numerics profile"
+	@echo "make nbval-replays  the replay as this machine rounds and under $(TEST_PROFILES), at once"
 	@echo "make test-portability  nbval replay under every numerics profile (tests/numerics_profiles.txt)"
 	@echo "make fragility  run every notebook under every numerics profile; list each output that changed"
 	@echo "make test-browser  every notebook run in JupyterLab in Chromium; make html's pages"
@@ -38,6 +46,8 @@ help:
 	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap; root or user namespaces)"
 	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
 	@echo "make gradescope-autograder  Gradescope's autograder zip in build/ (setup.sh, run_autograder, the course)"
+	@echo "make mutation   the share of mutants of each reference solution the checks reject"
+	@echo "make clean      remove .venv, build/, student/ and pytest's cache"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
@@ -63,9 +73,17 @@ format: $(STAMP)
 
 # The attacks on the grader take minutes of sandboxed runs: their own target, below (with the
 # grading of a class on a Dask cluster, which needs requirements-distributed.txt).
-unit: $(STAMP) $(WEB)
-	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py \
-	    --ignore=tests/test_grade_dask.py tests
+# The tests that build pages or decks need the npm packages: made when npm is there; without
+# it those tests are skipped with a note (DNN_WEEK3_REQUIRE_BROWSER=1, as in CI, fails instead).
+WEB_IF_NPM := $(if $(shell command -v npm),$(WEB))
+UNIT_IGNORE := --ignore=tests/test_grade_security.py --ignore=tests/test_grade_dask.py
+
+unit: $(STAMP) $(WEB_IF_NPM)
+	$(BIN)/python -m pytest -m "not browser" $(UNIT_IGNORE) tests
+
+# The loop to run after every change: no kernels, notebooks, browser, sandbox or npm.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not distributed" $(UNIT_IGNORE) tests
 
 # Needs Debian's bubblewrap (apt-get install bubblewrap) and root or user namespaces: each run is a
 # sandbox of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).

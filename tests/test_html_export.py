@@ -50,7 +50,7 @@ def test_the_index_escapes_titles():
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory):
+def pages(tmp_path_factory, web_assets):
     """`make html`'s pages for students (the default) and for instructors, written once."""
     built = {}
     for audience in ("student", "instructor"):

@@ -292,7 +292,7 @@ def test_the_agenda_lists_the_sections_with_the_minutes_of_their_notes():
 
 
 @pytest.mark.slow
-def test_a_deck_loads_everything_from_beside_it(tmp_path):
+def test_a_deck_loads_everything_from_beside_it(tmp_path, web_assets):
     path = tmp_path / "05_softmax.ipynb"
     nb = lesson()
     annotate(nb)
