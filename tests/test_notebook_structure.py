@@ -16,6 +16,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")  # nbconvert's slides exporter
 APPROXIMATE = re.compile(r"≈-?\d")
 FORBIDDEN = {
     "sys.path": re.compile(r"\bsys\.path\b"),
@@ -305,7 +306,7 @@ def _slide_type(cell):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_cell_has_a_slide_type_and_headings_start_slides(path):
-    from helpers.course.slides import SLIDE_TYPES, heading_levels, heading_line_numbers
+    from helpers.course.slides import heading_levels, heading_line_numbers
 
     nb = _read(path)
     hint = f"{path.name}: run `make slide-metadata`"

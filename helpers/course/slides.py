@@ -52,7 +52,6 @@ from helpers.course.cells import NOTES_DIGEST, NOTES_FOR
 from helpers.course.notebook_io import read_notebook, write_atomically
 from helpers.course.speaker_notes import digest, written_by_hand
 
-SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 LONG_LINES = 12  # a markdown derivation longer than this gets a screen of its own
 LONG_CODE_LINES = 20  # so does a code cell this long
 _FENCE = re.compile(r"^\s*(```|~~~)")
