@@ -188,9 +188,10 @@ def show_solution(name: str) -> None:
     hints.mark_solution_shown(name)
     parts = [inspect.getsource(f) for f in _helpers_used(exercise.reference)]
     parts.append(inspect.getsource(exercise.reference))
+    module = exercise.reference.__module__.replace(".", "/")
     print(
-        f"The course's solution of {name} (from helpers/{exercise.reference.__module__.split('.')[-1]}"
-        ".py); the progress cell will say it passed with the solution shown.\n"
+        f"The course's solution of {name} (from {module}.py); the progress cell will say it "
+        "passed with the solution shown.\n"
     )
     print("\n\n".join(part.rstrip() for part in parts))
 

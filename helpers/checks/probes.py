@@ -127,12 +127,13 @@ def global_numpy_seed(seed):
 # Code that is neither the learner's nor the course's lessons: Python, the installed libraries
 # and this checking machinery. A traceback's frames outside these are the functions that ran.
 _CHECKS_DIR = os.path.normcase(os.path.dirname(os.path.realpath(__file__))) + os.sep
-_LIBRARY_DIRS = tuple(
-    os.path.normcase(os.path.realpath(path)) + os.sep
-    for path in {
-        *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
-    }
-) + (_CHECKS_DIR,)
+_LIBRARY_DIRS = (
+    *(
+        os.path.normcase(os.path.realpath(sysconfig.get_paths()[key])) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    ),
+    _CHECKS_DIR,
+)
 # The course's lessons (its reference implementations): the package's own folder, or, in a
 # grading run, the references executed as "<course topic>" modules (helpers.course.runner).
 _COURSE_DIR = os.path.dirname(_CHECKS_DIR.rstrip(os.sep)) + os.sep
