@@ -96,11 +96,11 @@ def next_step(name: str, shown: int, total: int, indent: str = "  ") -> str:
     """What to do for more: the next rung, or the solution after the last."""
     if shown < total:
         return (
-            f"{indent}(stuck? run this check again, or hint({name!r}), for hint {shown + 1} "
+            f'{indent}(stuck? run this check again, or hint("{name}"), for hint {shown + 1} '
             f"of {total})"
         )
     return (
-        f"{indent}(that was the last hint: show_solution({name!r}) shows the course's solution, "
+        f'{indent}(that was the last hint: show_solution("{name}") shows the course\'s solution, '
         "and the progress cell will then say so)"
     )
 

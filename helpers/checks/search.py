@@ -9,14 +9,14 @@ from helpers import search as ref_search
 from helpers.checks.cases import Case, CaseTable, Mismatch, short
 from helpers.checks.driver import run_cases
 from helpers.checks.probes import Recorder, ZeroObjective, bowl
-from helpers.checks.verifiers import again_result
+from helpers.checks.verifiers import NO_RETURN, again_result
 
 
 def _trials(result, n, names):
     """Unpack a list of ``(params, score)`` trials or raise Mismatch saying what came back."""
     what = f"a list of {n} (params, score) trials"
     if result is None:
-        raise Mismatch(what, "None (is a `return` missing?)")
+        raise Mismatch(what, "None", NO_RETURN)
     if not isinstance(result, list | tuple):
         raise Mismatch(what, short(result))
     if len(result) != n:
@@ -309,7 +309,7 @@ def check_random_search(random_search) -> None:
 def _ranges_close_to(expected: dict):
     def verify(result):
         if result is None:
-            raise Mismatch("a dict of ranges", "None (is a `return` missing?)")
+            raise Mismatch("a dict of ranges", "None", NO_RETURN)
         if not isinstance(result, dict) or set(result) != set(expected):
             raise Mismatch(f"a dict with the names {sorted(expected)}", short(result))
         for name, (low, high) in expected.items():

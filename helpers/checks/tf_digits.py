@@ -11,7 +11,7 @@ import numpy as np
 from helpers import tf_digits as ref
 from helpers.checks.cases import Case, CaseTable, Mismatch, describe_error, kind_of, short
 from helpers.checks.driver import run_cases
-from helpers.checks.verifiers import close_to, tensor_scalar
+from helpers.checks.verifiers import NO_RETURN, close_to, tensor_scalar
 
 # ---- build_model ----------------------------------------------------------------------------
 
@@ -30,7 +30,7 @@ def _model_like(hidden_units):
 
     def verify(result, observation):
         if result is None:
-            raise Mismatch("a keras.Model", "None (is a `return` missing?)")
+            raise Mismatch("a keras.Model", "None", NO_RETURN)
         if observation.probe_error:
             error = observation.probe_error
             raise Mismatch(

@@ -6,6 +6,7 @@ from helpers import tuning as ref_tuning
 from helpers.checks.cases import Case, CaseTable, Mismatch, short
 from helpers.checks.driver import run_cases
 from helpers.checks.probes import AskedTrial, FixedTrial
+from helpers.checks.verifiers import NO_RETURN
 
 NAMES = ("learning_rate", "beta1", "hidden_units", "batch_size")
 TRIAL_PARAMETERS = "learning_rate, one_minus_beta1, hidden_units, log2_batch_size"
@@ -13,7 +14,7 @@ TRIAL_PARAMETERS = "learning_rate, one_minus_beta1, hidden_units, log2_batch_siz
 
 def _configuration(result) -> dict:
     if result is None:
-        raise Mismatch("a dict of the four hyperparameters", "None (is a `return` missing?)")
+        raise Mismatch("a dict of the four hyperparameters", "None", NO_RETURN)
     if not isinstance(result, dict) or set(result) != set(NAMES):
         got = sorted(result) if isinstance(result, dict) else short(result)
         raise Mismatch(f"a dict with exactly the keys {list(NAMES)}", f"{got}")
