@@ -143,20 +143,34 @@ def close_to(expected, *, rtol=1e-6, atol=1e-9, what="an array", mistakes=()):
     return verify
 
 
-def scalar_close_to(expected: float, *, rtol=1e-6, atol=1e-9):
+ONE_NUMBER = "return one number (a Python float), not an array or a tensor"
+
+
+def scalar_close_to(expected: float, *, rtol=1e-6, atol=1e-9, mistakes=()):
     """Verifier: a number (Python, NumPy or a 0-d array) close to ``expected``; a tensor is
-    not a number here (``float(w.numpy())`` is)."""
+    not a number here (``float(w.numpy())`` is). A value equal to one of ``mistakes`` ((what
+    that mistake gives, hint), ...) gets that mistake's hint."""
 
     def verify(result):
         if result is None:
             raise Mismatch(f"the number {expected:.6g}", "None", NO_RETURN)
         if isinstance(result, bool) or not isinstance(result, int | float | np.number | np.ndarray):
-            raise Mismatch(f"a single number ({expected:.6g})", short(result))
+            raise Mismatch(f"a single number ({expected:.6g})", short(result), ONE_NUMBER)
         if np.ndim(result) != 0 or not np.issubdtype(np.asarray(result).dtype, np.number):
-            raise Mismatch(f"a single number ({expected:.6g})", short(result))
+            raise Mismatch(f"a single number ({expected:.6g})", short(result), ONE_NUMBER)
         value = float(np.real(result))
         if not math.isclose(value, expected, rel_tol=rtol, abs_tol=atol):
             flipped = expected and math.isclose(-value, expected, rel_tol=rtol, abs_tol=atol)
-            raise Mismatch(f"{expected:.6g}", f"{value:.6g}" + (" (the sign is flipped)" * flipped))
+            hint = next(
+                (
+                    hint
+                    for wrong, hint in mistakes
+                    if math.isclose(value, wrong, rel_tol=rtol, abs_tol=atol)
+                ),
+                None,
+            )
+            raise Mismatch(
+                f"{expected:.6g}", f"{value:.6g}" + (" (the sign is flipped)" * flipped), hint
+            )
 
     return verify
