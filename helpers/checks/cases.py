@@ -187,6 +187,15 @@ def _through(raw) -> dict | None:
     return {"function": raw["function"], "args": _line(raw.get("args", ""), 300)}
 
 
+def read_error(raw) -> dict | None:
+    """An error description found inside a probe's data, read as strictly as the others (None
+    when it is not one)."""
+    try:
+        return _error_dict(raw)
+    except Exception:
+        return None
+
+
 def raised_where(error: dict, name: str) -> str | None:
     """The function an error came from: ``name`` when it is the function under test itself."""
     return name if error.get("own") else error.get("function")

@@ -314,6 +314,40 @@ def _probe_gradient(function, args):
     return None if gradient is None else np.asarray(gradient.numpy())
 
 
+def _probe_gradient_in_graph(function, args):
+    """The tape's gradient as in :func:`_probe_gradient`, and the value and gradient once more
+    inside a ``tf.function`` (graph mode), where the arguments are symbolic tensors: code that
+    leaves TensorFlow (NumPy, ``.numpy()``, ``float()``) works eagerly but fails there."""
+    import tensorflow as tf
+
+    eager = _probe_gradient(function, args)
+    w = tf.Variable(tf.cast(args[0], tf.float32))
+    rest = [tf.constant(a, dtype=tf.float32) for a in args[1:]]
+
+    @tf.function
+    def traced(*given):
+        with tf.GradientTape() as tape:
+            value = function(w, *given)
+        return value, tape.gradient(value, w)
+
+    try:
+        value, gradient = traced(*rest)
+        graph = {
+            "value": np.asarray(value.numpy()),
+            "gradient": None if gradient is None else np.asarray(gradient.numpy()),
+        }
+    except Exception as error:
+        described = _error(error, function)
+        # TensorFlow's message retells the traced code's frames (the checker's among them):
+        # its last line is the error itself.
+        lines = [line.strip() for line in described["message"].splitlines() if line.strip()]
+        last = lines[-1].removeprefix(f"{described['type']}: ") if lines else ""
+        # autograph renames the traced function (tf__<name>): it is the one under test
+        described.update(message=last, frames=[], function=None, own=True)
+        graph = {"error": described}
+    return {"eager": eager, "graph": graph}
+
+
 def _probe_keras_model(model, args, given=None):
     """The model's layers, whether it was compiled and its output's shape; given a batch
     (a hidden case), also its output for that batch and its weights, so the grader can check
@@ -355,6 +389,9 @@ def _probe_distributions(function, args):
 
 PROBES = {
     "gradient": lambda function, args, result, given: _probe_gradient(function, args),
+    "gradient_in_graph": lambda function, args, result, given: _probe_gradient_in_graph(
+        function, args
+    ),
     "keras_model": lambda function, args, result, given: _probe_keras_model(result, args, given),
     "weights": lambda function, args, result, given: _probe_weights(function, args),
     "distributions": lambda function, args, result, given: _probe_distributions(function, args),

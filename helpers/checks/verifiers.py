@@ -13,6 +13,10 @@ from helpers.checks.cases import Mismatch, Observation, describe_error, kind_of,
 from helpers.checks.wire import TensorValue
 
 NO_RETURN = "your function returns nothing: is the return statement missing at its end?"
+NOT_A_TENSOR = (
+    "your result is not a TensorFlow tensor: a value computed with NumPy (or turned into a "
+    "plain number) is invisible to the tape; keep to TensorFlow operations"
+)
 
 
 def again_result(observation: Observation, index: int):
@@ -47,6 +51,7 @@ def tensor_scalar(result, what="a scalar tensor") -> float:
         raise Mismatch(
             "a TensorFlow tensor (the tape can only follow TensorFlow operations)",
             f"{kind_of(result)}: {short(result)}",
+            NOT_A_TENSOR,
         )
     if result.value.ndim != 0:
         raise Mismatch(f"{what} (shape ())", f"shape {tuple(result.value.shape)}")
