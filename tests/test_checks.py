@@ -880,33 +880,30 @@ def minimize_fixed_cost(coefficients, learning_rate, num_steps):
     return float(_descend(coefficients, learning_rate, num_steps, cost=cost_hard_coded).numpy())
 
 
-@wrong("minimize_quadratic", "3 steps", "an integer variable")
-def minimize_int_variable(coefficients, learning_rate, num_steps):  # issue 33
+def _sgd(coefficients, learning_rate, num_steps, *, start=0.0, cost_in_the_tape=True):
     import keras
     import tensorflow as tf
 
-    w = tf.Variable(0)
+    w = tf.Variable(start)
     optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
     for _ in range(num_steps):
         with tf.GradientTape() as tape:
+            if cost_in_the_tape:
+                cost = tf_quadratic.quadratic_cost(w, coefficients)
+        if not cost_in_the_tape:  # the tape has recorded nothing
             cost = tf_quadratic.quadratic_cost(w, coefficients)
         optimizer.apply_gradients([(tape.gradient(cost, w), w)])
     return float(w.numpy())
 
 
+@wrong("minimize_quadratic", "3 steps", "an integer variable")
+def minimize_int_variable(coefficients, learning_rate, num_steps):  # issue 33
+    return _sgd(coefficients, learning_rate, num_steps, start=0)
+
+
 @wrong("minimize_quadratic", "3 steps", "the tape found no path from the cost to w")
 def minimize_cost_outside_the_tape(coefficients, learning_rate, num_steps):  # issue 33
-    import keras
-    import tensorflow as tf
-
-    w = tf.Variable(0.0)
-    optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
-    for _ in range(num_steps):
-        with tf.GradientTape() as tape:
-            pass
-        cost = tf_quadratic.quadratic_cost(w, coefficients)
-        optimizer.apply_gradients([(tape.gradient(cost, w), w)])
-    return float(w.numpy())
+    return _sgd(coefficients, learning_rate, num_steps, cost_in_the_tape=False)
 
 
 # ---- 07: the digits model -------------------------------------------------------------------
