@@ -13,7 +13,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
 .PHONY: lab test check unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
         nbval-profile nbval-replays test-portability fragility slides slide-metadata web-assets \
-        gradescope-autograder handout
+        gradescope-autograder handout mutation
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
@@ -46,7 +46,7 @@ help:
 	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap; root or user namespaces)"
 	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
 	@echo "make gradescope-autograder  Gradescope's autograder zip in build/ (setup.sh, run_autograder, the course)"
-	@echo "make mutation   the share of mutants of each reference solution the checks reject"
+	@echo "make mutation   mutate each exercise's reference; print the share of mutants its checks reject"
 	@echo "make clean      remove .venv, build/, student/ and pytest's cache"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -91,6 +91,11 @@ check: lint
 test-grader-security: $(VENV)/.distributed
 	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py \
 	    tests/test_grade_dask.py
+
+# Not a test: one-change mutants of each exercise's reference, judged by its check and hidden
+# cases; prints the share rejected per exercise and the survivors, writes build/mutation.json.
+mutation: $(STAMP)
+	$(BIN)/python tests/mutation.py
 
 # A benchmark, not a test: prints seconds and writes build/bench-grade.json.
 bench-grade: $(STAMP)

@@ -435,6 +435,57 @@ def test_notebook_opens_from_the_index_and_runs(page, lab, notebook):
     print(f"{notebook.name}: ran in {seconds:.1f} s, {total:.1f} s with the UI")
 
 
+LADDER_NOTEBOOK = "02_appropriate_scale"  # numpy only: its cells run in seconds
+
+
+def check_output_text(cell) -> str:
+    """What a cell's outputs show (textContent: the cell may be off screen)."""
+    return cell.locator(".jp-OutputArea-output").all_text_contents()
+
+
+def test_a_check_failing_again_climbs_its_hint_ladder_in_jupyterlab(page, lab):
+    """Run an unsolved exercise and its check three times: the first failure gives the
+    diagnosis, each same failure again one rung more; what shows is the message alone."""
+    unsolved = UNSOLVED[LADDER_NOTEBOOK]
+    copy = nbformat.read(lab.root / "notebooks" / f"{LADDER_NOTEBOOK}.ipynb", as_version=4)
+    exercise = next(i for i, c in enumerate(copy.cells) if _grade_id(c) == unsolved)
+    check = next(i for i, c in enumerate(copy.cells) if _grade_id(c) == f"check_{unsolved}")
+    assert check == exercise + 1
+    page.goto(lab.url(f"lab/tree/notebooks/{LADDER_NOTEBOOK}.ipynb", reset=True))
+    panel = wait_for_current_notebook(page, f"{LADDER_NOTEBOOK}.ipynb")
+    wait_for_kernel(lab, f"notebooks/{LADDER_NOTEBOOK}.ipynb")
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    cells = panel.locator(".jp-Cell")
+    cells.nth(exercise).locator(".jp-InputPrompt").click()
+    menu(page, "Run", "Run All Above Selected Cell")
+    shown = []
+    for rung in (
+        "  hint: replace `raise NotImplementedError()`",
+        "  hint 2 of 4 (",
+        "  hint 3 of 4 (",
+    ):
+        cells.nth(exercise).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")  # the exercise cell, as after an edit
+        page.keyboard.press("Shift+Enter")  # its check
+        page.wait_for_function(
+            "([cell, text, n]) => cell.textContent.includes(text)"
+            " && cell.querySelectorAll('.jp-OutputArea-output').length > 0"
+            " && !cell.querySelector('.jp-InputPrompt').textContent.includes('*')",
+            arg=[cells.nth(check).element_handle(), rung.strip(), len(shown)],
+            timeout=60_000,
+        )
+        text = "\n".join(check_output_text(cells.nth(check)))
+        assert rung.strip() in text, text
+        assert "Traceback" not in text and "File " not in text and "run_cases" not in text
+        assert text.startswith(f'✗ {unsolved} — case "'), text
+        shown.append(text)
+    assert shown[0] != shown[1] != shown[2]
+    assert "hint 2 of 4" not in shown[0].split("(stuck?")[0]
+    assert "hint 3 of 4 (" not in shown[1] and "hint 2 of 4 (" in shown[2]
+    page.screenshot(path=screenshot_dir() / "hint-ladder.png")
+    assert not page.js_errors, page.js_errors
+
+
 # --- make html's pages and make slides' decks, served over HTTP on 127.0.0.1 --------------------
 
 
