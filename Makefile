@@ -10,23 +10,34 @@ WEB    := build/web/node_modules/.package-lock.json  # make web-assets
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                 --nbval-kernel-startup-timeout 120
 
-.PHONY: lab test unit nbval lint format notebooks bench student html lock clean help \
+.PHONY: lab test check unit nbval lint format notebooks bench student html lock clean help \
         test-distributed test-browser check-lock test-grader-security bench-grade \
         nbval-profile nbval-replays test-portability fragility slides slide-metadata web-assets \
-        gradescope-autograder
+        gradescope-autograder handout mutation
 
 help:
 	@echo "make lab        set up .venv, then open JupyterLab on notebooks/00_index.ipynb"
 	@echo "make test       set up .venv, then ruff + unit tests + nbval replays (as this machine"
 	@echo "                rounds and under $(TEST_PROFILES), at once) + browser tests"
+	@echo "make check      the fast loop: ruff + the unit tests that need no kernel, browser, sandbox"
+	@echo "                or npm (about a minute)"
+	@echo "make lint       ruff check and ruff format --check of helpers, tests and notebooks"
+	@echo "make format     ruff format, then ruff check --fix"
+	@echo "make unit       every unit test but the browser and sandbox ones (kernels, nbgrader, a wheel)"
+	@echo "make nbval      replay every notebook with nbval as this machine rounds"
+	@echo "make nbval-profile PROFILE=name  the replay under one numerics profile"
+	@echo "make nbval-replays  the replay as this machine rounds and under $(TEST_PROFILES), at once"
 	@echo "make test-portability  nbval replay under every numerics profile (tests/numerics_profiles.txt)"
 	@echo "make fragility  run every notebook under every numerics profile; list each output that changed"
 	@echo "make test-browser  every notebook run in JupyterLab in Chromium; make html's pages"
 	@echo "make notebooks  re-execute every notebook in place (stored outputs come only from here)"
 	@echo "make bench      execute every notebook headless; print seconds and peak memory"
 	@echo "make student    write student versions to student/ (solutions removed)"
-	@echo "make html       static HTML of every notebook with its outputs, in build/html/ (offline)"
-	@echo "make slides     a reveal.js slide deck per notebook, in build/slides/ (offline)"
+	@echo "make html       static pages of the notebooks for students (no solutions), in build/html/;"
+	@echo "                AUDIENCE=instructor keeps the solutions (offline)"
+	@echo "make slides     a reveal.js deck per notebook, in build/slides/ (offline); THEME=black"
+	@echo "                for a dark room"
+	@echo "make handout    a PDF per deck, one slide a page, in build/handout/ (needs Chromium)"
 	@echo "make slide-metadata  slide types and speaker notes on the notebooks' cells, by rule"
 	@echo "make web-assets MathJax, reveal.js, require.js, widget manager from npm (web/package.json)"
 	@echo "make lock       re-resolve requirements*.in into the universal locks requirements*.txt"
@@ -35,6 +46,8 @@ help:
 	@echo "make test-grader-security  every attack on the grader, in its sandbox (bwrap; root or user namespaces)"
 	@echo "make bench-grade  time the grader: one student's week, 40 submissions with --jobs 1 and 2"
 	@echo "make gradescope-autograder  Gradescope's autograder zip in build/ (setup.sh, run_autograder, the course)"
+	@echo "make mutation   mutate each exercise's reference; print the share of mutants its checks reject"
+	@echo "make clean      remove .venv, build/, student/ and pytest's cache"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
@@ -60,9 +73,17 @@ format: $(STAMP)
 
 # The attacks on the grader take minutes of sandboxed runs: their own target, below (with the
 # grading of a class on a Dask cluster, which needs requirements-distributed.txt).
-unit: $(STAMP) $(WEB)
-	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_grade_security.py \
-	    --ignore=tests/test_grade_dask.py tests
+# The tests that build pages or decks need the npm packages: made when npm is there; without
+# it those tests are skipped with a note (DNN_WEEK3_REQUIRE_BROWSER=1, as in CI, fails instead).
+WEB_IF_NPM := $(if $(shell command -v npm),$(WEB))
+UNIT_IGNORE := --ignore=tests/test_grade_security.py --ignore=tests/test_grade_dask.py
+
+unit: $(STAMP) $(WEB_IF_NPM)
+	$(BIN)/python -m pytest -m "not browser" $(UNIT_IGNORE) tests
+
+# The loop to run after every change: no kernels, notebooks, browser, sandbox or npm.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not distributed" $(UNIT_IGNORE) tests
 
 # Needs Debian's bubblewrap (apt-get install bubblewrap) and root or user namespaces: each run is a
 # sandbox of its own. Skipped with a note otherwise, unless DNN_WEEK3_REQUIRE_SANDBOX=1 (.ci/run).
@@ -70,6 +91,11 @@ unit: $(STAMP) $(WEB)
 test-grader-security: $(VENV)/.distributed
 	$(BIN)/python -m pytest -p no:cacheprovider tests/test_grade_security.py \
 	    tests/test_grade_dask.py
+
+# Not a test: one-change mutants of each exercise's reference, judged by its check and hidden
+# cases; prints the share rejected per exercise and the survivors, writes build/mutation.json.
+mutation: $(STAMP)
+	$(BIN)/python tests/mutation.py
 
 # A benchmark, not a test: prints seconds and writes build/bench-grade.json.
 bench-grade: $(STAMP)
@@ -143,8 +169,11 @@ bench: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m helpers.course.release $(if $(FORCE),--force) --out student notebooks/*.ipynb
 
+# Pages for students by default: made from make student's copies in memory (nothing is written
+# to student/), outputs from the notebooks' own run. AUDIENCE=instructor keeps the solutions.
+AUDIENCE ?= student
 html: $(STAMP) $(WEB)
-	$(BIN)/python -m helpers.course.html_export --out build/html notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.html_export --audience $(AUDIENCE) --out build/html notebooks/*.ipynb
 
 # The scripts the pages and slides load (MathJax, reveal.js, require.js, the widgets' HTML
 # manager) come from npm at build time, at the versions of web/package-lock.json, and are copied
@@ -157,8 +186,16 @@ $(WEB): web/package.json web/package-lock.json
 	cd build/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
+# THEME=black: a dark deck for a dark room (figures on a light card).
+THEME ?= white
 slides: $(STAMP) $(WEB)
-	$(BIN)/python -m helpers.course.slides build --out build/slides notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.slides build --theme $(THEME) --out build/slides notebooks/*.ipynb
+
+# Chromium (apt-get install chromium) prints each deck's ?print-pdf view: build/handout/*.pdf.
+# Always the light theme: paper is white.
+handout: $(STAMP) $(WEB)
+	$(BIN)/python -m helpers.course.slides build --out build/handout/decks notebooks/*.ipynb
+	$(BIN)/python -m helpers.course.handout --out build/handout build/handout/decks/*.slides.html
 
 # Slide types and speaker notes by rule (helpers/course/slides.py); keeps what a person changed
 # unless FORCE=1. Re-execute the notebooks afterwards (make notebooks).

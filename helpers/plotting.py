@@ -1,6 +1,7 @@
 """Figures that two or more notebooks draw. Each returns the matplotlib ``Figure`` it made."""
 
 import re
+import typing
 
 import numpy as np
 
@@ -47,12 +48,11 @@ def show_digits(images, labels, predictions=None, *, ncols: int = 10, title: str
     for i, ax in enumerate(axes.flat[:m]):
         ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
         if predictions is None:
-            ax.set_title(str(labels[i]), fontsize=9)
+            ax.set_title(str(labels[i]), fontsize="medium")
         else:
             wrong = predictions[i] != labels[i]
-            ax.set_title(
-                f"{labels[i]}→{predictions[i]}", fontsize=9, color="tab:red" if wrong else "black"
-            )
+            colour = "tab:red" if wrong else "black"
+            ax.set_title(f"{labels[i]}→{predictions[i]}", fontsize="medium", color=colour)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -151,20 +151,79 @@ def plain_math(text: str) -> str:
     return re.sub(r"\$([^$]*)\$", words, text)
 
 
+# What each kind of plot is called, the main kind first; the others are said as "with …".
+_KIND_NAMES = {
+    "image": ("an image", "an image"),
+    "contour": ("a contour plot", "contours"),
+    "bar": ("a bar chart", "bars"),
+    "scatter": ("a scatter plot", "scatter points"),
+    "line": ("a line plot", "lines"),
+    "band": ("a plot of shaded bands", "shaded bands"),
+    "rectangle": ("a plot of rectangles", "rectangles"),
+}
+
+
+def chart_kinds(ax) -> list[str]:
+    """Return the kinds of plot drawn on ``ax``, read from its artists, in ``_KIND_NAMES`` order.
+
+    ``"image"`` (imshow, pcolormesh), ``"contour"``, ``"bar"`` (bar, barh, hist), ``"scatter"``
+    (scatter, or a line drawn with markers only), ``"line"`` (plot, axhline, vlines, a step
+    histogram's outline), ``"band"`` (fill_between), ``"rectangle"`` (a patch that is not a bar).
+    """
+    from matplotlib.collections import (
+        LineCollection,
+        PathCollection,
+        PolyCollection,
+        QuadMesh,
+    )
+    from matplotlib.container import BarContainer
+    from matplotlib.contour import ContourSet
+    from matplotlib.patches import Polygon, Rectangle
+
+    found = set()
+    if ax.images or any(isinstance(c, QuadMesh) for c in ax.collections):
+        found.add("image")
+    bars = {id(p) for c in ax.containers if isinstance(c, BarContainer) for p in c.patches}
+    if bars:
+        found.add("bar")
+    for collection in ax.collections:
+        if isinstance(collection, ContourSet):
+            found.add("contour")
+        elif isinstance(collection, PathCollection):
+            found.add("scatter")
+        elif isinstance(collection, LineCollection):
+            found.add("line")
+        elif isinstance(collection, PolyCollection):
+            found.add("band")
+    for line in ax.lines:
+        no_line = line.get_linestyle() in ("None", "none", "", " ")
+        markers = line.get_marker() not in (None, "None", "none", "", " ")
+        found.add("scatter" if no_line and markers else "line")
+    for patch in ax.patches:
+        if id(patch) in bars:
+            continue
+        if isinstance(patch, Rectangle):
+            found.add("rectangle")
+        elif isinstance(patch, Polygon):
+            found.add("line" if not patch.get_fill() else "band")
+    return [kind for kind in _KIND_NAMES if kind in found]
+
+
 def _describe_axes(ax) -> str:
-    if ax.images and not ax.lines:
-        kind = "image"
-    elif ax.patches and not ax.lines:
-        kind = "bar chart"
-    elif ax.collections and not ax.lines:
-        kind = "scatter plot"
-    elif ax.lines:
-        kind = "line plot"
+    kinds = chart_kinds(ax)
+    if kinds:
+        main, *others = kinds
+        kind = _KIND_NAMES[main][0]
+        if others:
+            extras = [_KIND_NAMES[k][1] for k in others]
+            joined = (
+                extras[0] if len(extras) == 1 else ", ".join(extras[:-1]) + " and " + extras[-1]
+            )
+            kind += " with " + joined
     else:
-        kind = "panel"
+        kind = "a panel"
     title = ax.get_title().strip() or ax.get_title(loc="left").strip()
-    article = "An" if kind[0] in "aeiou" else "A"
-    parts = [f"{article} {kind}" + (f" titled '{title}'" if title else "")]
+    parts = [kind[0].upper() + kind[1:] + (f" titled '{title}'" if title else "")]
     for name, label, scale in (
         ("x", ax.get_xlabel(), ax.get_xscale()),
         ("y", ax.get_ylabel(), ax.get_yscale()),
@@ -181,6 +240,56 @@ def _describe_axes(ax) -> str:
     if len(parts) == 1 and not title:
         return ""
     return "; ".join(parts) + "."
+
+
+def figure_text_px(fig, dpi=None) -> dict:
+    """Return the smallest font size, in pixels of ``fig``'s picture, of each kind of text on it.
+
+    The kinds are ``"tick labels"``, ``"legend"`` and ``"other text"`` (titles, axis labels,
+    annotations); a kind the figure does not show is left out. A slide or page shows the
+    picture scaled by (width shown / width of the picture): that factor times these sizes is
+    what a reader sees. Text of hidden axes (``ax.axis("off")``) and empty text do not count.
+
+    Args:
+        fig: a ``matplotlib.figure.Figure``.
+        dpi: the resolution the picture is saved at (default: the figure's own, as IPython's
+            inline backend and :func:`figure_explorer` save it).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    dpi = fig.dpi if dpi is None else dpi
+    hidden, ticks, legend = set(), set(), set()
+    for ax in fig.axes:
+        axes = [a for a in (getattr(ax, "xaxis", None), getattr(ax, "yaxis", None)) if a]
+        if not ax.get_visible():
+            hidden.update(map(id, ax.findobj(Text)))
+            continue
+        for axis in axes:
+            if not ax.axison or not axis.get_visible():
+                hidden.update(map(id, axis.findobj(Text)))
+            ticks.update(map(id, axis.get_ticklabels(which="both")))
+    for owner in [*fig.legends, *(ax.get_legend() for ax in fig.axes)]:
+        if owner is not None:
+            legend.update(map(id, [*owner.get_texts(), owner.get_title()]))
+    sizes = {}
+    for text in fig.findobj(Text):
+        if id(text) in hidden or not text.get_visible() or not text.get_text().strip():
+            continue
+        kind = (
+            "tick labels" if id(text) in ticks else "legend" if id(text) in legend else "other text"
+        )
+        px = round(text.get_fontsize() * dpi / 72, 1)
+        sizes[kind] = min(sizes.get(kind, px), px)
+    return sizes
+
+
+def picture_metadata(alt: str, text_px: dict) -> dict:
+    """The ``image/png`` output metadata of a figure: its alternative text and, when it has
+    text, its smallest font sizes (``figure_text_px``) for the slides' readability check."""
+    return {"alt": alt, "text_px": text_px} if text_px else {"alt": alt}
 
 
 def set_alt_text(fig, text: str):
@@ -232,6 +341,7 @@ def figure_explorer(draw, controls: dict, *, figsize=(6.4, 4.0)):
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         box.alt_text = describe_figure(fig)
+        box.text_px = figure_text_px(fig)
         image.value = buffer.getvalue()
 
     for control in controls.values():
@@ -255,6 +365,7 @@ def _explorer_class():
             """A VBox of controls and an Image whose display adds the picture as image/png."""
 
             alt_text = "An interactive figure."
+            text_px: typing.ClassVar[dict] = {}  # until render() measures the picture
 
             def _repr_mimebundle_(self, **kwargs):
                 data = super()._repr_mimebundle_(**kwargs)
@@ -262,7 +373,7 @@ def _explorer_class():
                     return None
                 picture = bytes(self.children[-1].value)
                 data["image/png"] = base64.b64encode(picture).decode("ascii")
-                return data, {"image/png": {"alt": self.alt_text}}
+                return data, {"image/png": picture_metadata(self.alt_text, self.text_px)}
 
         _EXPLORER = FigureExplorer
     return _EXPLORER

@@ -245,6 +245,44 @@ def section_link_output(question: Question, cell_id=None) -> dict:
     }
 
 
+def static_question_html(question: Question, *, answer: str = "details", suffix=None) -> str:
+    """Return one question as HTML that needs no kernel: the options, then the answer and its
+    explanation, revealed in the page itself.
+
+    Args:
+        question: a Question (from load_quiz).
+        answer: ``"details"`` (a page: the reader opens a ``<details>`` box) or ``"fragment"``
+            (a reveal.js slide: the answer appears on the next key press).
+        suffix: the file suffix of the pages the "See …" link points at (``".html"``), or None
+            for the section's name without a link.
+    """
+    if not isinstance(question, Question):
+        raise TypeError(f"question must be a Question, got {type(question).__name__}")
+    if answer not in ("details", "fragment"):
+        raise ValueError(f"answer must be 'details' or 'fragment', got {answer!r}")
+    if suffix is not None and not isinstance(suffix, str):
+        raise TypeError(f"suffix must be a file suffix such as '.html' or None, got {suffix!r}")
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    kind = " <i>(check all that apply)</i>" if question.kind == "multiple" else ""
+    options = "".join(f"<li>{_inline(text)}</li>" for text in question.options)
+    right = ", ".join(letters[i] for i in sorted(question.answer))
+    see = f"See {question.notebook[:2]}, {html.escape(question.section)}."
+    if suffix is not None:
+        href = f"{Path(question.notebook).stem}{suffix}#{heading_anchor(question.section)}"
+        see = f"<a href='{html.escape(href)}'>{see}</a>"
+    label = "Answers" if len(question.answer) > 1 else "Answer"
+    body = f"<p><b>{label}: {right}.</b> {_inline(question.explanation)}</p><p>{see}</p>"
+    if answer == "details":
+        body = f"<details><summary>Show the answer</summary>{body}</details>"
+    else:
+        body = f"<div class='fragment'>{body}</div>"
+    return (
+        f"<div class='course-quiz' data-question='{html.escape(question.id)}'>"
+        f"<p><b>{_inline(question.question)}</b>{kind}</p>"
+        f"<ol type='A' style='list-style-type: upper-alpha'>{options}</ol>{body}</div>"
+    )
+
+
 class Quiz:
     """The questions as widgets, and a running score.
 

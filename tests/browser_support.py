@@ -20,19 +20,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-RUN_MARKER = "DNN_WEEK3_BROWSER_RUN"
+from helpers.course.handout import CHROMIUM_ARGS, serve_folder  # noqa: F401 (the tests' too)
 
-# Debian's Chromium as root in a container with no network: no sandbox, no GPU, and none of the
-# background connections that the closed network would refuse many times a second.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+RUN_MARKER = "DNN_WEEK3_BROWSER_RUN"
 
 # JupyterLab settings for the test server only (never the user's): no news pop-up over the
 # menus. The notebook's windowing mode stays at its default (contentVisibility), as a learner has

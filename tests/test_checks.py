@@ -1,155 +1,86 @@
-"""Each check passes the reference and a different-but-correct version, and rejects the
-mistakes students really make with a message that names the case and gives the right hint."""
+"""The checks against a catalogue of plausible wrong answers, and correct ones written otherwise.
+
+Each wrong implementation carries its row right above it (``@wrong(exercise, case,
+diagnosis)``): the check must reject it on that case with that diagnosis on its hint line, and
+the diagnoses of one exercise's wrong answers must differ from one another (a learner is told
+*their* mistake, not a general recipe). Each ``@right`` function is correct but written
+differently from the reference: the check and the hidden cases must pass it.
+"""
 
 import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from helpers import batchnorm, checks, sampling, search, softmax, tf_digits, tf_quadratic, tuning
-from helpers.checks import stand_ins
-
-# ---- softmax -------------------------------------------------------------------------------
+from helpers import batchnorm, checks, sampling, search, softmax, tf_digits, tf_quadratic
+from helpers.checks import hints, stand_ins
 
 
-def softmax_naive(Z):
-    T = np.exp(Z)
-    return T / T.sum(axis=0, keepdims=True)
+@dataclass(frozen=True)
+class Wrong:
+    """A plausible wrong implementation of ``exercise``, the case that must reject it (a part of
+    its name) and its diagnosis (a part of the message's hint line)."""
+
+    exercise: str
+    function: Callable
+    case: str
+    diagnosis: str
 
 
-def softmax_wrong_axis(Z):
-    T = np.exp(Z - Z.max(axis=1, keepdims=True))
-    return T / T.sum(axis=1, keepdims=True)
+@dataclass(frozen=True)
+class Right:
+    """A correct implementation of ``exercise`` written differently from the course's."""
+
+    exercise: str
+    function: Callable
 
 
-def softmax_global_max(Z):
-    T = np.exp(Z - Z.max())
-    return T / T.sum(axis=0, keepdims=True)
+WRONG: list[Wrong] = []
+RIGHT: list[Right] = []
 
 
-def softmax_whole_matrix(Z):
-    T = np.exp(Z - Z.max(axis=0))
-    return T / T.sum()
+def wrong(exercise: str, case: str, diagnosis: str):
+    """Register the function below as a wrong answer to ``exercise`` (its row in WRONG)."""
+
+    def register(function):
+        WRONG.append(Wrong(exercise, function, case, diagnosis))
+        return function
+
+    return register
 
 
-def softmax_no_return(Z):
-    np.exp(Z) / np.exp(Z).sum(axis=0)
+def right(exercise: str):
+    """Register the function below as a correct answer to ``exercise``, written otherwise."""
+
+    def register(function):
+        RIGHT.append(Right(exercise, function))
+        return function
+
+    return register
 
 
-def softmax_log_sum_exp(Z):  # correct, written differently
-    top = Z.max(axis=0)
-    return np.exp(Z - (top + np.log(np.exp(Z - top).sum(axis=0))))
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    """Each test starts as in a fresh kernel: no ladder climbed, no solution shown."""
+    hints.reset()
+    yield
+    hints.reset()
 
 
-# ---- one_hot -------------------------------------------------------------------------------
+# ---- 01: grid and random search, zoom_in -----------------------------------------------
 
 
-def one_hot_rows(labels, C):
-    return np.eye(C)[labels]
-
-
-def one_hot_inferred_C(labels, C):
-    return np.eye(labels.max() + 1)[:, labels]
-
-
-def one_hot_unchecked(labels, C):
-    return np.eye(C)[:, labels]
-
-
-def one_hot_by_comparison(labels, C):  # correct, written differently
-    labels = np.asarray(labels)
-    if np.any((labels < 0) | (labels >= C)):
-        raise ValueError("label out of range")
-    return (np.arange(C)[:, None] == labels[None, :]).astype(float)
-
-
-# ---- cross_entropy_cost ----------------------------------------------------------------------
-
-
-def cost_no_mean(Y_hat, Y):
-    return float(-np.sum(Y * np.log(Y_hat)))
-
-
-def cost_mean_of_all_entries(Y_hat, Y):
-    return float(-np.mean(Y * np.log(Y_hat)))
-
-
-def cost_no_minus(Y_hat, Y):
-    return float(np.sum(Y * np.log(Y_hat)) / Y.shape[1])
-
-
-def cost_binary_formula(Y_hat, Y):
-    return float(-np.sum(Y * np.log(Y_hat) + (1 - Y) * np.log(1 - Y_hat)) / Y.shape[1])
-
-
-def cost_as_array(Y_hat, Y):
-    return -np.sum(Y * np.log(Y_hat), axis=0, keepdims=True) / Y.shape[1]
-
-
-def cost_true_class_only(Y_hat, Y):  # correct, written differently
-    return float(-np.mean(np.log(Y_hat[Y.argmax(axis=0), np.arange(Y.shape[1])])))
-
-
-# ---- softmax_regression_step -----------------------------------------------------------------
-
-
-def _forward(W, b, X):
-    return softmax.softmax(W @ X + b)
-
-
-def step_wrong_sign(W, b, X, Y, learning_rate):
-    Y_hat = _forward(W, b, X)
-    dZ = Y - Y_hat
-    m = X.shape[1]
-    cost = softmax.cross_entropy_cost(Y_hat, Y)
-    return W - learning_rate * dZ @ X.T / m, b - learning_rate * dZ.mean(1, keepdims=True), cost
-
-
-def step_no_one_over_m(W, b, X, Y, learning_rate):
-    Y_hat = _forward(W, b, X)
-    dZ = Y_hat - Y
-    cost = softmax.cross_entropy_cost(Y_hat, Y)
-    return W - learning_rate * dZ @ X.T, b - learning_rate * dZ.sum(1, keepdims=True), cost
-
-
-def step_cost_after_update(W, b, X, Y, learning_rate):
-    W, b, _ = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
-    return W, b, softmax.cross_entropy_cost(_forward(W, b, X), Y)
-
-
-def step_in_place(W, b, X, Y, learning_rate):
-    W_new, b_new, cost = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
-    W[...] = W_new
-    b[...] = b_new
-    return W, b, cost
-
-
-def step_bias_lost_its_shape(W, b, X, Y, learning_rate):
-    W, b, cost = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
-    return W, b.ravel(), cost
-
-
-def step_with_einsum(W, b, X, Y, learning_rate):  # correct, written differently
-    m = X.shape[1]
-    Y_hat = _forward(W, b, X)
-    cost = -np.einsum("ij,ij->", Y, np.log(Y_hat)) / m
-    dZ = Y_hat - Y
-    return (
-        W - learning_rate * np.einsum("cm,nm->cn", dZ, X) / m,
-        b - learning_rate * (dZ @ np.ones((m, 1)) / m),
-        cost,
-    )
-
-
-# ---- grid and random search, zoom_in ----------------------------------------------------------
-
-
+@wrong("grid_search", "2 hyperparameters", "both ends included")
 def grid_without_endpoint(objective, ranges, n_per_axis):
     axes = [np.linspace(lo, hi, n_per_axis, endpoint=False) for lo, hi in ranges.values()]
     points = [dict(zip(ranges, v, strict=True)) for v in itertools.product(*axes)]
     return [(p, objective(dict(p))) for p in points]
 
 
+@wrong("grid_search", "2 hyperparameters", "every trial holds the same dict")
 def grid_shared_dict(objective, ranges, n_per_axis):
     params, trials = {}, []
     for values in itertools.product(*[np.linspace(*r, n_per_axis) for r in ranges.values()]):
@@ -158,6 +89,7 @@ def grid_shared_dict(objective, ranges, n_per_axis):
     return trials
 
 
+@wrong("grid_search", "2 hyperparameters", "every combination")
 def grid_first_axis_only(objective, ranges, n_per_axis):
     name, (lo, hi) = next(iter(ranges.items()))
     trials = []
@@ -167,11 +99,18 @@ def grid_first_axis_only(objective, ranges, n_per_axis):
     return trials
 
 
+@wrong("grid_search", "2 hyperparameters", "not only the best")
 def grid_best_only(objective, ranges, n_per_axis):
     return min(search.grid_search(objective, ranges, n_per_axis), key=lambda t: t[1])
 
 
-def grid_recursive(objective, ranges, n_per_axis):  # correct, written differently
+@wrong("grid_search", "2 hyperparameters", "not in the order the objective saw them")
+def grid_sorted_by_score(objective, ranges, n_per_axis):
+    return sorted(search.grid_search(objective, ranges, n_per_axis), key=lambda t: t[1])
+
+
+@right("grid_search")
+def grid_recursive(objective, ranges, n_per_axis):
     names = list(ranges)
 
     def points(i):
@@ -185,6 +124,7 @@ def grid_recursive(objective, ranges, n_per_axis):  # correct, written different
     return [(p, objective(p)) for p in points(0)]
 
 
+@wrong("random_search", "the given generator", "global random functions")
 def random_global_state(objective, ranges, n_trials, rng):
     trials = []
     for _ in range(n_trials):
@@ -193,6 +133,7 @@ def random_global_state(objective, ranges, n_trials, rng):
     return trials
 
 
+@wrong("random_search", "2,000 trials cover each range evenly", "stretched to the range")
 def random_unscaled(objective, ranges, n_trials, rng):
     trials = []
     for _ in range(n_trials):
@@ -201,10 +142,12 @@ def random_unscaled(objective, ranges, n_trials, rng):
     return trials
 
 
+@wrong("random_search", "25 trials", "not in the order the objective saw them")
 def random_sorted_by_score(objective, ranges, n_trials, rng):
     return sorted(search.random_search(objective, ranges, n_trials, rng), key=lambda t: t[1])
 
 
+@wrong("random_search", "2,000 trials cover each range evenly", "bunch in the middle")
 def random_normal(objective, ranges, n_trials, rng):
     trials = []
     for _ in range(n_trials):
@@ -215,6 +158,7 @@ def random_normal(objective, ranges, n_trials, rng):
     return trials
 
 
+@wrong("random_search", "25 trials", "puts every trial on the diagonal")
 def random_one_draw_for_all(objective, ranges, n_trials, rng):  # every trial on the diagonal
     trials = []
     for _ in range(n_trials):
@@ -224,6 +168,7 @@ def random_one_draw_for_all(objective, ranges, n_trials, rng):  # every trial on
     return trials
 
 
+@wrong("random_search", "2,000 trials", "drawn independently")
 def random_mirrored(objective, ranges, n_trials, rng):  # the second value mirrors the first
     trials = []
     for _ in range(n_trials):
@@ -237,6 +182,7 @@ def random_mirrored(objective, ranges, n_trials, rng):  # the second value mirro
     return trials
 
 
+@wrong("random_search", "2,000 trials", "drawn independently")
 def random_folded(objective, ranges, n_trials, rng):  # each value a fold of one draw: stripes
     trials = []
     for _ in range(n_trials):
@@ -249,7 +195,8 @@ def random_folded(objective, ranges, n_trials, rng):  # each value a fold of one
     return trials
 
 
-def random_all_at_once(objective, ranges, n_trials, rng):  # correct, written differently
+@right("random_search")
+def random_all_at_once(objective, ranges, n_trials, rng):
     columns = {k: rng.uniform(lo, hi, size=n_trials) for k, (lo, hi) in ranges.items()}
     trials = []
     for i in range(n_trials):
@@ -258,6 +205,7 @@ def random_all_at_once(objective, ranges, n_trials, rng):  # correct, written di
     return trials
 
 
+@wrong("zoom_in", "centre near the low end", "cut at the edge")
 def zoom_cut_at_edges(ranges, center, factor):
     out = {}
     for k, (lo, hi) in ranges.items():
@@ -266,6 +214,7 @@ def zoom_cut_at_edges(ranges, center, factor):
     return out
 
 
+@wrong("zoom_in", "centre well inside", "twice as wide")
 def zoom_full_width_each_side(ranges, center, factor):
     out = {}
     for k, (lo, hi) in ranges.items():
@@ -275,6 +224,7 @@ def zoom_full_width_each_side(ranges, center, factor):
     return out
 
 
+@wrong("zoom_in", "centre well inside", "changed an argument it was given")
 def zoom_in_place(ranges, center, factor):
     for k, (lo, hi) in ranges.items():
         w = factor * (hi - lo)
@@ -283,11 +233,31 @@ def zoom_in_place(ranges, center, factor):
     return ranges
 
 
+@wrong("zoom_in", "centre well inside", "centred on the old range's middle")
 def zoom_around_middle(ranges, center, factor):
     return search.zoom_in(ranges, {k: (lo + hi) / 2 for k, (lo, hi) in ranges.items()}, factor)
 
 
-def zoom_with_clip(ranges, center, factor):  # correct, written differently
+@wrong("zoom_in", "centre well inside", "the factor itself")
+def zoom_width_is_the_factor(ranges, center, factor):
+    out = {}
+    for k, (lo, hi) in ranges.items():
+        start = min(max(center[k] - factor / 2, lo), hi - factor)
+        out[k] = (start, start + factor)
+    return out
+
+
+@wrong("zoom_in", "centre near the low end", "sticks out of the old one")
+def zoom_not_shifted(ranges, center, factor):
+    out = {}
+    for k, (lo, hi) in ranges.items():
+        half = factor * (hi - lo) / 2
+        out[k] = (center[k] - half, center[k] + half)
+    return out
+
+
+@right("zoom_in")
+def zoom_with_clip(ranges, center, factor):
     out = {}
     for k, (lo, hi) in ranges.items():
         w = factor * (hi - lo)
@@ -296,121 +266,183 @@ def zoom_with_clip(ranges, center, factor):  # correct, written differently
     return out
 
 
-# ---- sampling on a log scale -----------------------------------------------------------------
+# ---- 02: sampling on a log scale -------------------------------------------------------------
 
 
-def log_uniform_linear(low, high, size, rng):
+def _valid_range(low, high):
     if low <= 0 or high <= low:
         raise ValueError("bad range")
+
+
+@wrong("sample_log_uniform", "each decade gets a quarter", "the exponent that must be uniform")
+def log_uniform_linear(low, high, size, rng):
+    _valid_range(low, high)
     return rng.uniform(low, high, size)
 
 
+@wrong("sample_log_uniform", "each decade gets a quarter", "must use the same base")
 def log_uniform_natural_log(low, high, size, rng):
-    if low <= 0 or high <= low:
-        raise ValueError("bad range")
+    _valid_range(low, high)
     return 10 ** rng.uniform(np.log(low), np.log(high), size)
 
 
+@wrong("sample_log_uniform", "each decade gets a quarter", "not from a bell curve")
 def log_uniform_normal_exponent(low, high, size, rng):
-    if low <= 0 or high <= low:
-        raise ValueError("bad range")
+    _valid_range(low, high)
     a, b = np.log10(low), np.log10(high)
     return 10 ** np.clip(rng.normal((a + b) / 2, (b - a) / 4, size), a, b)
 
 
+@wrong("sample_log_uniform", "2 to 8", "ignore the range you were given")
+def log_uniform_fixed_range(low, high, size, rng):  # the first case's range, written in
+    _valid_range(low, high)
+    return 10 ** rng.uniform(-4, 0, size)
+
+
+@wrong("sample_log_uniform", "low = 0", "has no logarithm")
 def log_uniform_unchecked(low, high, size, rng):
     with np.errstate(divide="ignore"):
         return 10 ** rng.uniform(np.log10(low), np.log10(high), size)
 
 
+@wrong("sample_log_uniform", "size 1", "a single number")
+def log_uniform_squeezed(low, high, size, rng):  # NumPy's own ValueError covers high < low
+    if low <= 0:
+        raise ValueError("low must be > 0")
+    return np.squeeze(10 ** rng.uniform(np.log10(low), np.log10(high), size))
+
+
+@wrong("sample_log_uniform", "the given generator", "global random functions")
 def log_uniform_global_state(low, high, size, rng):
-    if low <= 0 or high <= low:
-        raise ValueError("bad range")
+    _valid_range(low, high)
     return 10 ** np.random.uniform(np.log10(low), np.log10(high), size)  # noqa: NPY002
 
 
-def log_uniform_by_exp(low, high, size, rng):  # correct, written differently
+@right("sample_log_uniform")
+def log_uniform_by_exp(low, high, size, rng):
     if not 0 < low < high:
         raise ValueError("need 0 < low < high")
     return np.exp(rng.uniform(np.log(low), np.log(high), size))
 
 
-def beta_uniform(low, high, size, rng):
+def _valid_beta_range(low, high):
     if not 0 < low < high < 1:
         raise ValueError("bad range")
+
+
+@wrong("sample_beta", "spread evenly over 2 decades", "not β itself")
+def beta_uniform(low, high, size, rng):
+    _valid_beta_range(low, high)
     return rng.uniform(low, high, size)
 
 
+@wrong("sample_beta", "spread evenly over 2 decades", "not β itself")
 def beta_log_uniform_itself(low, high, size, rng):
-    if not 0 < low < high < 1:
-        raise ValueError("bad range")
+    _valid_beta_range(low, high)
     return sample_log_uniform(low, high, size, rng)
 
 
-def beta_reverse_log(low, high, size, rng):
-    if not 0 < low < high < 1:
-        raise ValueError("bad range")
-    return low + high - sample_log_uniform(low, high, size, rng)
+@wrong("sample_beta", "[0.5, 0.6]", "ignore the range you were given")
+def beta_fixed_bounds(low, high, size, rng):  # issue 33: passed every case before
+    _valid_beta_range(low, high)
+    return 1 - 10 ** rng.uniform(-3, -1, size)
 
 
+@wrong("sample_beta", "spread evenly over 2 decades", "in the wrong order")
+def beta_reversed_bounds(low, high, size, rng):
+    _valid_beta_range(low, high)
+    return 1 - sample_log_uniform(1 - low, 1 - high, size, rng)
+
+
+@wrong("sample_beta", "spread evenly over 2 decades", "these are samples of 1 − β")
+def beta_returns_one_minus_beta(low, high, size, rng):
+    _valid_beta_range(low, high)
+    return sample_log_uniform(1 - high, 1 - low, size, rng)
+
+
+@wrong("sample_beta", "high = 1", "check that 0 < low < high < 1")
 def beta_unchecked(low, high, size, rng):
     return 1 - 10 ** rng.uniform(np.log10(1 - high), np.log10(1 - low), size)
 
 
-def beta_through_log_uniform(low, high, size, rng):  # correct, written differently
+@wrong("sample_beta", "the given generator", "global random functions")
+def beta_global_state(low, high, size, rng):
+    _valid_beta_range(low, high)
+    return 1 - sample_log_uniform(1 - high, 1 - low, size, np.random.default_rng())
+
+
+@right("sample_beta")
+def beta_through_log_uniform(low, high, size, rng):
     if not 0 < low < high < 1:
         raise ValueError("need 0 < low < high < 1")
     return 1 - sample_log_uniform(1 - high, 1 - low, size, rng)
 
 
-# ---- batch norm ----------------------------------------------------------------------------
+sample_log_uniform = sampling.sample_log_uniform
 
 
-def _forward_with(Z, gamma, beta, eps, *, axis=1, ddof=0, eps_outside=False):
-    mu = Z.mean(axis=axis, keepdims=True)
-    var = Z.var(axis=axis, ddof=ddof, keepdims=True)
+# ---- 03 and 04: batch norm ------------------------------------------------------------------
+
+
+def _forward_with(Z, gamma, beta, eps, *, axis=1, ddof=0, eps_outside=False, keepdims=True):
+    mu = Z.mean(axis=axis, keepdims=keepdims)
+    var = Z.var(axis=axis, ddof=ddof, keepdims=keepdims)
     std = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
     Z_norm = (Z - mu) / std
     return gamma * Z_norm + beta, (Z, Z_norm, mu, var, gamma, eps)
 
 
+@wrong("batchnorm_forward", "worked example", "lost the unit axis")
+def forward_without_keepdims(Z, gamma, beta, eps=1e-8):  # issue 33: NumPy's error alone before
+    return _forward_with(Z, gamma, beta, eps, keepdims=False)
+
+
+@wrong("batchnorm_forward", "worked example", "per example (over each column)")
 def forward_wrong_axis(Z, gamma, beta, eps=1e-8):
     return _forward_with(Z, gamma, beta, eps, axis=0)
 
 
+@wrong("batchnorm_forward", "worked example", "divided the variance by m − 1")
 def forward_sample_variance(Z, gamma, beta, eps=1e-8):
     return _forward_with(Z, gamma, beta, eps, ddof=1)
 
 
+@wrong("batchnorm_forward", "eps = 1", "ε belongs inside the square root")
 def forward_eps_outside(Z, gamma, beta, eps=1e-8):
     return _forward_with(Z, gamma, beta, eps, eps_outside=True)
 
 
+@wrong("batchnorm_forward", "eps = 1", "use the eps argument")
 def forward_fixed_eps(Z, gamma, beta, eps=1e-8):
     return _forward_with(Z, gamma, beta, 1e-8)
 
 
+@wrong("batchnorm_forward", "eps = 1", "use the eps argument")
 def forward_no_eps(Z, gamma, beta, eps=1e-8):
     mu = Z.mean(axis=1, keepdims=True)
     Z_norm = (Z - mu) / Z.std(axis=1, keepdims=True)
     return gamma * Z_norm + beta, (Z, Z_norm, mu, Z.var(axis=1, keepdims=True), gamma, eps)
 
 
+@wrong("batchnorm_forward", "worked example", "added β before scaling by γ")
 def forward_shift_then_scale(Z, gamma, beta, eps=1e-8):
     cache = _forward_with(Z, gamma, beta, eps)[1]
     return gamma * (cache[1] + beta), cache
 
 
+@wrong("batchnorm_forward", "worked example", "return all 2 results together")
 def forward_only_z_tilde(Z, gamma, beta, eps=1e-8):
     return _forward_with(Z, gamma, beta, eps)[0]
 
 
+@wrong("batchnorm_forward", "the cache", "the backward pass unpacks it")
 def forward_cache_dict(Z, gamma, beta, eps=1e-8):
     Z_tilde, (Z, Z_norm, mu, var, gamma, eps) = _forward_with(Z, gamma, beta, eps)
     return Z_tilde, {"Z": Z, "Z_norm": Z_norm, "mu": mu, "var": var, "gamma": gamma, "eps": eps}
 
 
-def forward_by_loops(Z, gamma, beta, eps=1e-8):  # correct, written differently
+@right("batchnorm_forward")
+def forward_by_loops(Z, gamma, beta, eps=1e-8):
     Z_norm = np.empty_like(Z)
     mu, var = np.empty((Z.shape[0], 1)), np.empty((Z.shape[0], 1))
     for i, row in enumerate(Z):
@@ -420,41 +452,47 @@ def forward_by_loops(Z, gamma, beta, eps=1e-8):  # correct, written differently
     return gamma * Z_norm + beta, (Z, Z_norm, mu, var, gamma, eps)
 
 
+@wrong("batchnorm_backward", "dZ (3 units", "treats the mean and the variance as constants")
 def backward_mu_var_constant(dZ_tilde, cache):
     _, Z_norm, _, var, gamma, eps = cache
     dZ = dZ_tilde * gamma / np.sqrt(var + eps)
     return dZ, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
 
 
+@wrong("batchnorm_backward", "dZ (3 units", "the one for a γ of 1")
 def backward_forgot_gamma(dZ_tilde, cache):
-    Z, Z_norm, _, var, gamma, eps = cache
-    return backward_chain_rule(dZ_tilde, (Z, Z_norm, _, var, np.ones_like(gamma), eps))[0], *(
-        backward_chain_rule(dZ_tilde, cache)[1:]
-    )
+    Z, Z_norm, mu, var, gamma, eps = cache
+    dZ = backward_chain_rule(dZ_tilde, (Z, Z_norm, mu, var, np.ones_like(gamma), eps))[0]
+    return dZ, *backward_chain_rule(dZ_tilde, cache)[1:]
 
 
+@wrong("batchnorm_backward", "dZ (3 units", "two things are missing")
 def backward_both_mistakes(dZ_tilde, cache):
     _, Z_norm, _, var, _, eps = cache
     dZ = dZ_tilde / np.sqrt(var + eps)
     return dZ, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
 
 
+@wrong("batchnorm_backward", "dgamma and dbeta", "averages over the batch")
 def backward_mean_not_sum(dZ_tilde, cache):
     dZ, dgamma, dbeta = batchnorm.batchnorm_backward(dZ_tilde, cache)
     m = dZ_tilde.shape[1]
     return dZ, dgamma / m, dbeta / m
 
 
+@wrong("batchnorm_backward", "dgamma and dbeta", "lost an axis of length 1")
 def backward_flat_dgamma(dZ_tilde, cache):
     dZ, dgamma, dbeta = batchnorm.batchnorm_backward(dZ_tilde, cache)
     return dZ, dgamma.ravel(), dbeta.ravel()
 
 
+@wrong("batchnorm_backward", "eps = 0.5", "with the ε of the cache")
 def backward_no_eps(dZ_tilde, cache):
     return batchnorm.batchnorm_backward(dZ_tilde, (*cache[:5], 1e-300))
 
 
-def backward_chain_rule(dZ_tilde, cache):  # correct: the step-by-step computation graph
+@right("batchnorm_backward")
+def backward_chain_rule(dZ_tilde, cache):  # the step-by-step computation graph
     Z, Z_norm, mu, var, gamma, eps = cache
     m = Z.shape[1]
     dZ_norm = dZ_tilde * gamma
@@ -467,17 +505,23 @@ def backward_chain_rule(dZ_tilde, cache):  # correct: the step-by-step computati
     return dZ, np.sum(dZ_tilde * Z_norm, axis=1, keepdims=True), dZ_tilde.sum(1, keepdims=True)
 
 
+def _momentum_checked(momentum):
+    if not 0 <= momentum <= 1:
+        raise ValueError("momentum")
+
+
+@wrong("update_running_averages", "momentum 0.9", "PyTorch's momentum means the opposite")
 def running_pytorch_form(running_mu, running_var, mu, var, momentum):
-    if not 0 <= momentum <= 1:
-        raise ValueError("momentum")
-    return (1 - momentum) * running_mu + momentum * mu, (
-        1 - momentum
-    ) * running_var + momentum * var
+    _momentum_checked(momentum)
+    return (
+        (1 - momentum) * running_mu + momentum * mu,
+        (1 - momentum) * running_var + momentum * var,
+    )
 
 
+@wrong("update_running_averages", "momentum 0.9", "changed an argument it was given")
 def running_in_place(running_mu, running_var, mu, var, momentum):
-    if not 0 <= momentum <= 1:
-        raise ValueError("momentum")
+    _momentum_checked(momentum)
     running_mu *= momentum
     running_mu += (1 - momentum) * mu
     running_var *= momentum
@@ -485,62 +529,295 @@ def running_in_place(running_mu, running_var, mu, var, momentum):
     return running_mu, running_var
 
 
+@wrong("update_running_averages", "momentum 1.5", "is not an average")
 def running_unchecked(running_mu, running_var, mu, var, momentum):
-    return momentum * running_mu + (1 - momentum) * mu, momentum * running_var + (
-        1 - momentum
-    ) * var
+    return (
+        momentum * running_mu + (1 - momentum) * mu,
+        momentum * running_var + (1 - momentum) * var,
+    )
 
 
+@wrong("update_running_averages", "momentum 0.9", "your results are swapped")
 def running_swapped(running_mu, running_var, mu, var, momentum):
     return batchnorm.update_running_averages(running_var, running_mu, var, mu, momentum)
 
 
-def running_by_difference(running_mu, running_var, mu, var, momentum):  # correct, another form
-    if not 0 <= momentum <= 1:
-        raise ValueError("momentum must be in [0, 1]")
-    return running_mu + (1 - momentum) * (mu - running_mu), running_var + (1 - momentum) * (
-        var - running_var
+@wrong("update_running_averages", "momentum 0.9", "blends in the batch's mean")
+def running_variance_from_mean(running_mu, running_var, mu, var, momentum):  # a copy-paste slip
+    _momentum_checked(momentum)
+    return (
+        momentum * running_mu + (1 - momentum) * mu,
+        momentum * running_var + (1 - momentum) * mu,
     )
 
 
+@wrong("update_running_averages", "momentum 0.9", "return all 2 results together")
+def running_mean_only(running_mu, running_var, mu, var, momentum):
+    _momentum_checked(momentum)
+    return momentum * running_mu + (1 - momentum) * mu
+
+
+@right("update_running_averages")
+def running_by_difference(running_mu, running_var, mu, var, momentum):
+    if not 0 <= momentum <= 1:
+        raise ValueError("momentum must be in [0, 1]")
+    return (
+        running_mu + (1 - momentum) * (mu - running_mu),
+        running_var + (1 - momentum) * (var - running_var),
+    )
+
+
+@wrong("batchnorm_inference", "with the running averages", "the batch's own mean and variance")
 def inference_batch_statistics(Z, gamma, beta, running_mu, running_var, eps=1e-8):
     return batchnorm.batchnorm_forward(Z, gamma, beta, eps)[0]
 
 
+@wrong("batchnorm_inference", "with the running averages", "you divided by the variance")
 def inference_std_for_var(Z, gamma, beta, running_mu, running_var, eps=1e-8):
     return gamma * (Z - running_mu) / (running_var + eps) + beta
 
 
+@wrong("batchnorm_inference", "eps = 1", "use the eps argument")
 def inference_fixed_eps(Z, gamma, beta, running_mu, running_var, eps=1e-8):
     return gamma * (Z - running_mu) / np.sqrt(running_var + 1e-8) + beta
 
 
+@wrong("batchnorm_inference", "eps = 1", "use the eps argument")
 def inference_no_eps(Z, gamma, beta, running_mu, running_var, eps=1e-8):
     return gamma * (Z - running_mu) / np.sqrt(running_var) + beta
 
 
-def inference_folded(Z, gamma, beta, running_mu, running_var, eps=1e-8):  # correct, folded
+@wrong("batchnorm_inference", "eps = 1", "ε belongs inside the square root")
+def inference_eps_outside(Z, gamma, beta, running_mu, running_var, eps=1e-8):
+    return gamma * (Z - running_mu) / (np.sqrt(running_var) + eps) + beta
+
+
+@wrong("batchnorm_inference", "with the running averages", "added β before scaling by γ")
+def inference_shift_then_scale(Z, gamma, beta, running_mu, running_var, eps=1e-8):
+    return gamma * ((Z - running_mu) / np.sqrt(running_var + eps) + beta)
+
+
+@right("batchnorm_inference")
+def inference_folded(Z, gamma, beta, running_mu, running_var, eps=1e-8):
     scale = gamma / np.sqrt(running_var + eps)
     return scale * Z + (beta - scale * running_mu)
 
 
-# ---- TensorFlow on a quadratic -------------------------------------------------------------
+# ---- 05: softmax regression ------------------------------------------------------------
 
 
+@wrong("softmax", "large logits", "overflow")
+def softmax_naive(Z):
+    T = np.exp(Z)
+    return T / T.sum(axis=0, keepdims=True)
+
+
+@wrong("softmax", "worked example", "normalized each class over the examples")
+def softmax_wrong_axis(Z):
+    T = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return T / T.sum(axis=1, keepdims=True)
+
+
+@wrong("softmax", "worked example", "each row's maximum")
+def softmax_row_maximum(Z):  # issue 33: the hint spoke of the sum's axis
+    T = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return T / T.sum(axis=0, keepdims=True)
+
+
+@wrong("softmax", "very different scales", "not the whole matrix's")
+def softmax_global_max(Z):
+    T = np.exp(Z - Z.max())
+    return T / T.sum(axis=0, keepdims=True)
+
+
+@wrong("softmax", "5 examples, one per column", "the sum over the whole matrix")
+def softmax_whole_matrix(Z):
+    T = np.exp(Z - Z.max(axis=0))
+    return T / T.sum()
+
+
+@wrong("softmax", "worked example", "is the return statement missing")
+def softmax_no_return(Z):
+    np.exp(Z) / np.exp(Z).sum(axis=0)
+
+
+@right("softmax")
+def softmax_log_sum_exp(Z):
+    top = Z.max(axis=0)
+    return np.exp(Z - (top + np.log(np.exp(Z - top).sum(axis=0))))
+
+
+@wrong("one_hot", "labels [1, 0, 3]", "transposed")
+def one_hot_rows(labels, C):
+    return np.eye(C)[labels]
+
+
+@wrong("one_hot", "C larger than the largest label", "use the C you are given")
+def one_hot_inferred_C(labels, C):
+    return np.eye(labels.max() + 1)[:, labels]
+
+
+@wrong("one_hot", "label equal to C", "must lie in 0 … C − 1")
+def one_hot_unchecked(labels, C):
+    return np.eye(C)[:, labels]
+
+
+@wrong("one_hot", "negative label", "the lower end too")
+def one_hot_upper_end_only(labels, C):
+    if np.any(labels >= C):
+        raise ValueError("label out of range")
+    return np.eye(C)[:, labels]
+
+
+@wrong("one_hot", "labels [1, 0, 3]", "one row too high")
+def one_hot_one_based(labels, C):
+    if np.any((labels < 0) | (labels >= C)):
+        raise ValueError("label out of range")
+    return np.eye(C)[:, labels - 1]
+
+
+@right("one_hot")
+def one_hot_by_comparison(labels, C):
+    labels = np.asarray(labels)
+    if np.any((labels < 0) | (labels >= C)):
+        raise ValueError("label out of range")
+    return (np.arange(C)[:, None] == labels[None, :]).astype(float)
+
+
+@wrong("cross_entropy_cost", "4 examples", "you summed over the examples")
+def cost_no_mean(Y_hat, Y):
+    return float(-np.sum(Y * np.log(Y_hat)))
+
+
+@wrong("cross_entropy_cost", "4 examples", "number of entries (C × m)")
+def cost_mean_of_all_entries(Y_hat, Y):
+    return float(-np.mean(Y * np.log(Y_hat)))
+
+
+@wrong("cross_entropy_cost", "4 examples", "the cost is positive")
+def cost_no_minus(Y_hat, Y):
+    return float(np.sum(Y * np.log(Y_hat)) / Y.shape[1])
+
+
+@wrong("cross_entropy_cost", "4 examples", "two-class (binary)")
+def cost_binary_formula(Y_hat, Y):
+    return float(-np.sum(Y * np.log(Y_hat) + (1 - Y) * np.log(1 - Y_hat)) / Y.shape[1])
+
+
+@wrong("cross_entropy_cost", "4 examples", "return one number")
+def cost_as_array(Y_hat, Y):
+    return -np.sum(Y * np.log(Y_hat), axis=0, keepdims=True) / Y.shape[1]
+
+
+@right("cross_entropy_cost")
+def cost_true_class_only(Y_hat, Y):
+    return float(-np.mean(np.log(Y_hat[Y.argmax(axis=0), np.arange(Y.shape[1])])))
+
+
+def _forward(W, b, X):
+    return softmax.softmax(W @ X + b)
+
+
+@wrong("softmax_regression_step", "W and b after one step", "your step goes uphill")
+def step_wrong_sign(W, b, X, Y, learning_rate):
+    Y_hat = _forward(W, b, X)
+    dZ = Y - Y_hat
+    m = X.shape[1]
+    cost = softmax.cross_entropy_cost(Y_hat, Y)
+    return W - learning_rate * dZ @ X.T / m, b - learning_rate * dZ.mean(1, keepdims=True), cost
+
+
+@wrong("softmax_regression_step", "W and b after one step", "m times too large")
+def step_no_one_over_m(W, b, X, Y, learning_rate):
+    Y_hat = _forward(W, b, X)
+    dZ = Y_hat - Y
+    cost = softmax.cross_entropy_cost(Y_hat, Y)
+    return W - learning_rate * dZ @ X.T, b - learning_rate * dZ.sum(1, keepdims=True), cost
+
+
+@wrong("softmax_regression_step", "cost is the one before", "before the step")
+def step_cost_after_update(W, b, X, Y, learning_rate):
+    W, b, _ = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
+    return W, b, softmax.cross_entropy_cost(_forward(W, b, X), Y)
+
+
+@wrong("softmax_regression_step", "W and b after one step", "changed an argument it was given")
+def step_in_place(W, b, X, Y, learning_rate):
+    W_new, b_new, cost = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
+    W[...] = W_new
+    b[...] = b_new
+    return W, b, cost
+
+
+@wrong("softmax_regression_step", "W and b after one step", "lost an axis of length 1")
+def step_bias_lost_its_shape(W, b, X, Y, learning_rate):
+    W, b, cost = softmax.softmax_regression_step(W, b, X, Y, learning_rate)
+    return W, b.ravel(), cost
+
+
+@wrong("softmax_regression_step", "W and b after one step", "gradient of W is transposed")
+def step_dW_transposed(W, b, X, Y, learning_rate):
+    Y_hat = _forward(W, b, X)
+    dZ = Y_hat - Y
+    m = X.shape[1]
+    dW = X @ dZ.T / m
+    db = dZ.sum(axis=1, keepdims=True) / m
+    return W - learning_rate * dW, b - learning_rate * db, softmax.cross_entropy_cost(Y_hat, Y)
+
+
+@right("softmax_regression_step")
+def step_with_einsum(W, b, X, Y, learning_rate):
+    m = X.shape[1]
+    Y_hat = _forward(W, b, X)
+    cost = -np.einsum("ij,ij->", Y, np.log(Y_hat)) / m
+    dZ = Y_hat - Y
+    return (
+        W - learning_rate * np.einsum("cm,nm->cn", dZ, X) / m,
+        b - learning_rate * (dZ @ np.ones((m, 1)) / m),
+        cost,
+    )
+
+
+# ---- 06: TensorFlow on a quadratic -------------------------------------------------------
+
+
+@wrong("quadratic_cost", "w = 2", "not a TensorFlow tensor")
 def cost_through_numpy(w, coefficients):
     c = np.asarray(coefficients, dtype=float)
     return c[0] * w.numpy() ** 2 + c[1] * w.numpy() + c[2]
 
 
+@wrong("quadratic_cost", "w = 2", "inside a tf.function")
+def cost_numpy_coefficients(w, coefficients):  # issue 33: passed every case before
+    c = np.asarray(coefficients, dtype=np.float32)
+    return c[0] * w**2 + c[1] * w + c[2]
+
+
+@wrong("quadratic_cost", "coefficients [2, 3, -4]", "ignores the coefficients given")
 def cost_hard_coded(w, coefficients):
     return w**2 - 12 * w + 36
 
 
+@wrong("quadratic_cost", "w = 2", "in reverse order")
 def cost_reversed(w, coefficients):
     return coefficients[2] * w**2 + coefficients[1] * w + coefficients[0]
 
 
-def cost_by_unstacking(w, coefficients):  # correct, written differently
+@wrong("quadratic_cost", "w = 2", "lacks w")
+def cost_no_w_in_the_middle(w, coefficients):
+    return coefficients[0] * w**2 + coefficients[1] + coefficients[2]
+
+
+@wrong("quadratic_cost", "w = 2", "the tape lost w")
+def cost_on_a_copy_of_w(w, coefficients):
+    import tensorflow as tf
+
+    w = tf.Variable(w)
+    return coefficients[0] * w**2 + coefficients[1] * w + coefficients[2]
+
+
+@right("quadratic_cost")
+def cost_by_unstacking(w, coefficients):
     import tensorflow as tf
 
     c0, c1, c2 = tf.unstack(tf.cast(coefficients, tf.float32))
@@ -558,22 +835,27 @@ def _descend(coefficients, learning_rate, num_steps, *, start=0.0, extra=0, cost
     return w
 
 
+@right("minimize_quadratic")
 def minimize_by_assign_sub(coefficients, learning_rate, num_steps):  # correct, no optimizer
     return float(_descend(coefficients, learning_rate, num_steps).numpy())
 
 
+@wrong("minimize_quadratic", "3 steps", "one step more than num_steps")
 def minimize_one_step_too_many(coefficients, learning_rate, num_steps):
     return float(_descend(coefficients, learning_rate, num_steps, extra=1).numpy())
 
 
+@wrong("minimize_quadratic", "3 steps", "does not start at 0")
 def minimize_from_one(coefficients, learning_rate, num_steps):
     return float(_descend(coefficients, learning_rate, num_steps, start=1.0).numpy())
 
 
+@wrong("minimize_quadratic", "3 steps", "return one number")
 def minimize_returns_the_variable(coefficients, learning_rate, num_steps):
     return _descend(coefficients, learning_rate, num_steps)
 
 
+@wrong("minimize_quadratic", "the learning rate is used", "use the learning_rate argument")
 def minimize_fixed_rate(coefficients, learning_rate, num_steps):
     return float(_descend(coefficients, 0.1, num_steps).numpy())
 
@@ -581,6 +863,7 @@ def minimize_fixed_rate(coefficients, learning_rate, num_steps):
 _kept = {}
 
 
+@wrong("minimize_quadratic", "3 steps", "fresh on every call")
 def minimize_keeps_w(coefficients, learning_rate, num_steps):  # one w for every call
     import tensorflow as tf
 
@@ -592,14 +875,42 @@ def minimize_keeps_w(coefficients, learning_rate, num_steps):  # one w for every
     return float(w.numpy())
 
 
+@wrong("minimize_quadratic", "other coefficients", "the course's example")
 def minimize_fixed_cost(coefficients, learning_rate, num_steps):
     return float(_descend(coefficients, learning_rate, num_steps, cost=cost_hard_coded).numpy())
 
 
-# ---- the digits model of lesson 07 ------------------------------------------------------------
+def _sgd(coefficients, learning_rate, num_steps, *, start=0.0, cost_in_the_tape=True):
+    import keras
+    import tensorflow as tf
+
+    w = tf.Variable(start)
+    optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
+    for _ in range(num_steps):
+        with tf.GradientTape() as tape:
+            if cost_in_the_tape:
+                cost = tf_quadratic.quadratic_cost(w, coefficients)
+        if not cost_in_the_tape:  # the tape has recorded nothing
+            cost = tf_quadratic.quadratic_cost(w, coefficients)
+        optimizer.apply_gradients([(tape.gradient(cost, w), w)])
+    return float(w.numpy())
 
 
-def model_functional(hidden_units=(128, 128)):  # correct, written differently
+@wrong("minimize_quadratic", "3 steps", "an integer variable")
+def minimize_int_variable(coefficients, learning_rate, num_steps):  # issue 33
+    return _sgd(coefficients, learning_rate, num_steps, start=0)
+
+
+@wrong("minimize_quadratic", "3 steps", "the tape found no path from the cost to w")
+def minimize_cost_outside_the_tape(coefficients, learning_rate, num_steps):  # issue 33
+    return _sgd(coefficients, learning_rate, num_steps, cost_in_the_tape=False)
+
+
+# ---- 07: the digits model -------------------------------------------------------------------
+
+
+@right("build_model")
+def model_functional(hidden_units=(128, 128)):
     import keras
 
     inputs = keras.Input(shape=(64,))
@@ -623,6 +934,7 @@ def _model(hidden_units, block, *, output_activation=None, compiled=False):
     return model
 
 
+@wrong("build_model", "the default", "the activation comes after batch norm")
 def model_relu_before_bn(hidden_units=(128, 128)):
     import keras
 
@@ -635,6 +947,7 @@ def model_relu_before_bn(hidden_units=(128, 128)):
     )
 
 
+@wrong("build_model", "the default", "have a bias")
 def model_with_bias(hidden_units=(128, 128)):
     import keras
 
@@ -644,6 +957,7 @@ def model_with_bias(hidden_units=(128, 128)):
     )
 
 
+@wrong("build_model", "the default", "the output layer gives logits")
 def model_softmax_output(hidden_units=(128, 128)):
     return _model(hidden_units, _bn_block, output_activation="softmax")
 
@@ -658,10 +972,12 @@ def _bn_block(n):
     ]
 
 
+@wrong("build_model", "the default", "build the model only")
 def model_compiled(hidden_units=(128, 128)):
     return _model(hidden_units, _bn_block, compiled=True)
 
 
+@wrong("build_model", "one hidden layer", "one block per entry of hidden_units")
 def model_always_two(hidden_units=(128, 128)):
     return _model((hidden_units[0], hidden_units[1]), _bn_block)  # two blocks written out
 
@@ -672,18 +988,21 @@ def _per_example(logits, labels):
     return keras.losses.categorical_crossentropy(labels, logits, from_logits=True)
 
 
-def total_loss_by_log_softmax(logits, labels):  # correct, written differently
+@right("compute_total_loss")
+def total_loss_by_log_softmax(logits, labels):
     import tensorflow as tf
 
     return -tf.reduce_sum(tf.cast(labels, tf.float32) * tf.nn.log_softmax(logits, axis=1))
 
 
+@wrong("compute_total_loss", "3 examples", "you averaged over the batch")
 def total_loss_mean(logits, labels):
     import tensorflow as tf
 
     return tf.reduce_mean(_per_example(logits, labels))
 
 
+@wrong("compute_total_loss", "3 examples", "treats the logits as probabilities")
 def total_loss_not_from_logits(logits, labels):
     import keras
     import tensorflow as tf
@@ -691,18 +1010,21 @@ def total_loss_not_from_logits(logits, labels):
     return tf.reduce_sum(keras.losses.categorical_crossentropy(labels, logits))
 
 
+@wrong("compute_total_loss", "3 examples", "in the other order")
 def total_loss_swapped(logits, labels):
     import tensorflow as tf
 
     return tf.reduce_sum(_per_example(labels, logits))
 
 
+@wrong("compute_total_loss", "3 examples", "you transposed the batch")
 def total_loss_transposed(logits, labels):  # the course's column layout, kept by habit
     import tensorflow as tf
 
     return tf.reduce_sum(_per_example(tf.transpose(logits), tf.transpose(labels)))
 
 
+@wrong("compute_total_loss", "large logits", "exponentials of large logits overflow")
 def total_loss_naive_softmax(logits, labels):
     import tensorflow as tf
 
@@ -710,6 +1032,7 @@ def total_loss_naive_softmax(logits, labels):
     return -tf.reduce_sum(labels * tf.math.log(p))
 
 
+@wrong("compute_total_loss", "3 examples", "not a TensorFlow tensor")
 def total_loss_numpy(logits, labels):
     z = np.asarray(logits)
     log_p = z - z.max(axis=1, keepdims=True)
@@ -729,7 +1052,8 @@ def _step(model, optimizer, x, y, *, training=True, divide=True, returns="total"
     return {"total": total, "mean": loss, "float": float(total), "none": None}[returns]
 
 
-def step_with_keras_loss(model, optimizer, x, y):  # correct, written differently
+@right("train_step")
+def step_with_keras_loss(model, optimizer, x, y):
     import keras
     import tensorflow as tf
 
@@ -741,26 +1065,32 @@ def step_with_keras_loss(model, optimizer, x, y):  # correct, written differentl
     return mean * tf.cast(tf.shape(x)[0], tf.float32)
 
 
+@wrong("train_step", "one Adam step", "inference mode")
 def step_inference_mode(model, optimizer, x, y):
     return _step(model, optimizer, x, y, training=False)
 
 
+@wrong("train_step", "one Adam step", "this is the step of the total")
 def step_on_total(model, optimizer, x, y):  # the course's own loop differentiates the total
     return _step(model, optimizer, x, y, divide=False)
 
 
+@wrong("train_step", "one Adam step", "you returned the batch's mean loss")
 def step_returns_mean(model, optimizer, x, y):
     return _step(model, optimizer, x, y, returns="mean")
 
 
+@wrong("train_step", "one Adam step", "not a TensorFlow tensor")
 def step_returns_float(model, optimizer, x, y):
     return _step(model, optimizer, x, y, returns="float")
 
 
+@wrong("train_step", "one Adam step", "your weights did not move")
 def step_not_applied(model, optimizer, x, y):
     return _step(model, optimizer, x, y, apply=False)
 
 
+@wrong("train_step", "a smaller last batch", "not a fixed number")
 def step_fixed_batch(model, optimizer, x, y):
     import tensorflow as tf
 
@@ -772,6 +1102,14 @@ def step_fixed_batch(model, optimizer, x, y):
     return total
 
 
+@wrong("train_step", "one plain SGD step", "use the optimizer you are given")
+def step_own_adam(model, optimizer, x, y):
+    import keras
+
+    return _step(model, keras.optimizers.Adam(learning_rate=0.01), x, y)
+
+
+@wrong("train_step", "one Adam step", "convert the batch size to the total's dtype")
 def step_int_batch_size(model, optimizer, x, y):
     import tensorflow as tf
 
@@ -783,6 +1121,7 @@ def step_int_batch_size(model, optimizer, x, y):
     return total
 
 
+@wrong("train_step", "one Adam step", "divide the total by the batch size inside that block")
 def step_divides_after_the_tape(model, optimizer, x, y):
     import tensorflow as tf
 
@@ -794,13 +1133,7 @@ def step_divides_after_the_tape(model, optimizer, x, y):
     return total
 
 
-def step_own_adam(model, optimizer, x, y):
-    import keras
-
-    return _step(model, keras.optimizers.Adam(learning_rate=0.01), x, y)
-
-
-# ---- suggest_hyperparameters (08) -----------------------------------------------------------
+# ---- 08: the search space asked of an Optuna trial ----------------------------------------
 
 
 def _space(trial, *, beta_log=True, rate_log=True, units_log=True, convert=True, units_high=256):
@@ -818,36 +1151,44 @@ def _space(trial, *, beta_log=True, rate_log=True, units_log=True, convert=True,
     }
 
 
+@wrong("suggest_hyperparameters", "ranges and scales", "search one_minus_beta1 on a log scale")
 def suggest_beta_uniform(trial):
     return _space(trial, beta_log=False)
 
 
+@wrong("suggest_hyperparameters", "ranges and scales", "search learning_rate on a log scale")
 def suggest_rate_uniform(trial):
     return _space(trial, rate_log=False)
 
 
+@wrong("suggest_hyperparameters", "ranges and scales", "search hidden_units on a log scale")
 def suggest_units_uniform(trial):
     return _space(trial, units_log=False)
 
 
+@wrong("suggest_hyperparameters", "a FixedTrial", "β1 is one minus the trial's one_minus_beta1")
 def suggest_unconverted(trial):
     return _space(trial, convert=False)
 
 
+@wrong("suggest_hyperparameters", "ranges and scales", "the range of hidden_units is [16, 256]")
 def suggest_wrong_bound(trial):
     return _space(trial, units_high=128)
 
 
+@wrong("suggest_hyperparameters", "a FixedTrial", "must be an int")
 def suggest_float_batch(trial):
     return _space(trial) | {"batch_size": float(2 ** trial.params["log2_batch_size"])}
 
 
+@wrong("suggest_hyperparameters", "a FixedTrial", "ask the trial for exactly these names")
 def suggest_other_names(trial):
     rate = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
     return {"learning_rate": rate, "beta1": 0.9, "hidden_units": 64, "batch_size": 32}
 
 
-def suggest_in_another_order(trial):  # correct, written differently
+@right("suggest_hyperparameters")
+def suggest_in_another_order(trial):
     k = trial.suggest_int("log2_batch_size", 4, 7)
     units = trial.suggest_int("hidden_units", 16, 256, log=True)
     beta1 = 1.0 - trial.suggest_float("one_minus_beta1", 0.001, 0.1, log=True)
@@ -855,290 +1196,190 @@ def suggest_in_another_order(trial):  # correct, written differently
     return dict(batch_size=1 << k, hidden_units=units, beta1=beta1, learning_rate=rate)
 
 
-sample_log_uniform = sampling.sample_log_uniform
+# ---- the catalogue's tests ----------------------------------------------------------------------
+
+EXERCISE_NAMES = list(checks.EXERCISES)
+REFERENCES = {name: e.reference for name, e in checks.EXERCISES.items()}
 
 
-CASES = {
-    "build_model": (
-        checks.check_build_model,
-        tf_digits.build_model,
-        [model_functional],
-        [
-            (model_relu_before_bn, "the default", "Dense(128, no bias, relu) → BatchNormalization"),
-            (model_with_bias, "the default", "Dense(units, use_bias=False)"),
-            (model_softmax_output, "the default", "Dense(10, softmax)"),
-            (model_compiled, "the default", "an uncompiled model"),
-            (model_always_two, "one hidden layer", "len(hidden_units)"),
-        ],
-    ),
-    "compute_total_loss": (
-        checks.check_compute_total_loss,
-        tf_digits.compute_total_loss,
-        [total_loss_by_log_softmax],
-        [
-            (total_loss_mean, "3 examples", "this is the mean"),
-            (total_loss_not_from_logits, "3 examples", "from_logits=True"),
-            (total_loss_swapped, "3 examples", "from_logits=True"),
-            (total_loss_transposed, "3 examples", "from_logits=True"),
-            (total_loss_naive_softmax, "large logits", "overflows"),
-            (total_loss_numpy, "3 examples", "a TensorFlow tensor"),
-        ],
-    ),
-    "train_step": (
-        checks.check_train_step,
-        tf_digits.train_step,
-        [step_with_keras_loss],
-        [
-            (step_inference_mode, "one Adam step", "training=True"),
-            (step_on_total, "one Adam step", "divide it by the batch size"),
-            (step_returns_mean, "one Adam step", "return the total"),
-            (step_returns_float, "one Adam step", "a TensorFlow tensor"),
-            (step_not_applied, "one Adam step", "the weights unchanged"),
-            (step_fixed_batch, "a smaller last batch", "tf.shape(x)[0]"),
-            (step_own_adam, "one plain SGD step", "use the optimizer you are given"),
-            (step_int_batch_size, "one Adam step", "tf.cast(tf.shape(x)[0], total.dtype)"),
-            (step_divides_after_the_tape, "one Adam step", "compute total / batch size inside"),
-        ],
-    ),
-    "quadratic_cost": (
-        checks.check_quadratic_cost,
-        tf_quadratic.quadratic_cost,
-        [cost_by_unstacking],
-        [
-            (cost_through_numpy, "w = 2", "a TensorFlow tensor"),
-            (cost_hard_coded, "coefficients [2, 3, -4]", "do not hard-code"),
-            (cost_reversed, "w = 2", "coefficients[0] * w**2"),
-        ],
-    ),
-    "minimize_quadratic": (
-        checks.check_minimize_quadratic,
-        tf_quadratic.minimize_quadratic,
-        [minimize_by_assign_sub],
-        [
-            (minimize_one_step_too_many, "3 steps", "exactly num_steps steps"),
-            (minimize_from_one, "3 steps", "start at w = 0"),
-            (minimize_returns_the_variable, "3 steps", "float(w.numpy())"),
-            (minimize_fixed_rate, "the learning rate is used", "learning_rate=learning_rate"),
-            (minimize_fixed_cost, "other coefficients", "use the coefficients argument"),
-            (minimize_keeps_w, "3 steps", "fresh on every call"),
-        ],
-    ),
-    "batchnorm_forward": (
-        checks.check_batchnorm_forward,
-        batchnorm.batchnorm_forward,
-        [forward_by_loops],
-        [
-            (forward_wrong_axis, "worked example", "axis=1"),
-            (forward_sample_variance, "worked example", "(divide by m)"),
-            (forward_eps_outside, "eps = 1", "not np.sqrt(var) + eps"),
-            (forward_fixed_eps, "eps = 1", "use the eps argument"),
-            (forward_no_eps, "eps = 1", "use the eps argument"),
-            (forward_shift_then_scale, "worked example", "gamma * Z_norm + beta"),
-            (forward_only_z_tilde, "worked example", "a tuple (Z_tilde, cache)"),
-            (forward_cache_dict, "the cache", "cache = (Z, Z_norm, mu, var, gamma, eps)"),
-        ],
-    ),
-    "batchnorm_backward": (
-        checks.check_batchnorm_backward,
-        batchnorm.batchnorm_backward,
-        [backward_chain_rule],
-        [
-            (backward_mu_var_constant, "dZ (3 units", "treats mu and var as constants"),
-            (backward_forgot_gamma, "dZ (3 units", "the one for γ = 1"),
-            (backward_both_mistakes, "dZ (3 units", "two things are missing"),
-            (backward_mean_not_sum, "dgamma and dbeta", "summed over the examples"),
-            (backward_flat_dgamma, "dgamma and dbeta", "shape (3, 1)"),
-            (backward_no_eps, "eps = 0.5", "sqrt(var + eps)"),
-        ],
-    ),
-    "update_running_averages": (
-        checks.check_update_running_averages,
-        batchnorm.update_running_averages,
-        [running_by_difference],
-        [
-            (running_pytorch_form, "momentum 0.9", "momentum * running + (1 - momentum)"),
-            (running_in_place, "momentum 0.9", "modified in place"),
-            (running_unchecked, "momentum 1.5", "raise ValueError"),
-            (running_swapped, "momentum 0.9", "new_running_mu ="),
-        ],
-    ),
-    "batchnorm_inference": (
-        checks.check_batchnorm_inference,
-        batchnorm.batchnorm_inference,
-        [inference_folded],
-        [
-            (inference_batch_statistics, "with the running averages", "not the batch's own"),
-            (inference_std_for_var, "with the running averages", "np.sqrt(running_var + eps)"),
-            (inference_fixed_eps, "eps = 1", "use the eps argument"),
-            (inference_no_eps, "eps = 1", "use the eps argument"),
-        ],
-    ),
-    "grid_search": (
-        checks.check_grid_search,
-        search.grid_search,
-        [grid_recursive],
-        [
-            (grid_without_endpoint, "2 hyperparameters", "both ends included"),
-            (grid_shared_dict, "2 hyperparameters", "a new params dict"),
-            (grid_first_axis_only, "2 hyperparameters", "a list of 9 (params, score)"),
-            (grid_best_only, "2 hyperparameters", "a list of 9 (params, score) trials"),
-        ],
-    ),
-    "random_search": (
-        checks.check_random_search,
-        search.random_search,
-        [random_all_at_once],
-        [
-            (random_global_state, "the given generator", "not from np.random"),
-            (random_unscaled, "2,000 trials cover each range evenly", "rng.random() alone"),
-            (random_sorted_by_score, "25 trials", "order you evaluated them"),
-            (random_normal, "2,000 trials cover each range evenly", "25 % in each quarter"),
-            (random_one_draw_for_all, "25 trials", "puts every trial on the diagonal"),
-            (random_mirrored, "2,000 trials", "drawn independently"),
-            (random_folded, "2,000 trials", "drawn independently"),
-        ],
-    ),
-    "zoom_in": (
-        checks.check_zoom_in,
-        search.zoom_in,
-        [zoom_with_clip],
-        [
-            (zoom_cut_at_edges, "centre near the low end", "keep its full width"),
-            (zoom_full_width_each_side, "centre well inside", "center - width/2"),
-            (zoom_in_place, "centre well inside", "modified in place"),
-            (zoom_around_middle, "centre well inside", "center - width/2"),
-        ],
-    ),
-    "sample_log_uniform": (
-        checks.check_sample_log_uniform,
-        sampling.sample_log_uniform,
-        [log_uniform_by_exp],
-        [
-            (log_uniform_linear, "each decade gets a quarter", "10 ** r"),
-            (log_uniform_natural_log, "each decade gets a quarter", "base 10 both ways"),
-            (log_uniform_normal_exponent, "each decade gets a quarter", "rng.uniform(log10"),
-            (log_uniform_unchecked, "low = 0", "raise ValueError when low <= 0"),
-            (log_uniform_global_state, "the given generator", "not from np.random"),
-        ],
-    ),
-    "sample_beta": (
-        checks.check_sample_beta,
-        sampling.sample_beta,
-        [beta_through_log_uniform],
-        [
-            (beta_uniform, "spread evenly over 2 decades", "1 − high, 1 − low"),
-            (beta_log_uniform_itself, "spread evenly over 2 decades", "1 − high, 1 − low"),
-            (beta_reverse_log, "spread evenly over 2 decades", "1 − high, 1 − low"),
-            (beta_unchecked, "high = 1", "raise ValueError"),
-        ],
-    ),
-    "softmax": (
-        checks.check_softmax,
-        softmax.softmax,
-        [softmax_log_sum_exp],
-        [
-            (softmax_naive, "large logits", "subtract each column's maximum"),
-            (softmax_wrong_axis, "worked example", "axis=0"),
-            (softmax_global_max, "very different scales", "not the maximum of the whole"),
-            (softmax_whole_matrix, "5 examples, one per column", "normalize each column"),
-            (softmax_no_return, "worked example", "None (is a `return` missing?)"),
-        ],
-    ),
-    "one_hot": (
-        checks.check_one_hot,
-        softmax.one_hot,
-        [one_hot_by_comparison],
-        [
-            (one_hot_rows, "labels [1, 0, 3]", "(C, m), not (m, C)"),
-            (one_hot_inferred_C, "C larger than the largest label", "not labels.max() + 1"),
-            (one_hot_unchecked, "label equal to C", "raise ValueError"),
-        ],
-    ),
-    "cross_entropy_cost": (
-        checks.check_cross_entropy_cost,
-        softmax.cross_entropy_cost,
-        [cost_true_class_only],
-        [
-            (cost_no_mean, "4 examples", "divide by m"),
-            (cost_mean_of_all_entries, "4 examples", "not by C*m"),
-            (cost_no_minus, "4 examples", "the sign is flipped"),
-            (cost_binary_formula, "4 examples", "divide by m"),
-            (cost_as_array, "4 examples", "a single number"),
-        ],
-    ),
-    "softmax_regression_step": (
-        checks.check_softmax_regression_step,
-        softmax.softmax_regression_step,
-        [step_with_einsum],
-        [
-            (step_wrong_sign, "W and b after one step", "dZ = Y_hat - Y"),
-            (step_no_one_over_m, "W and b after one step", "/ m"),
-            (step_cost_after_update, "cost is the one before", "old W and b"),
-            (step_in_place, "W and b after one step", "modified in place"),
-            (step_bias_lost_its_shape, "W and b after one step", "shape (3, 1)"),
-        ],
-    ),
-    "suggest_hyperparameters": (
-        checks.check_suggest_hyperparameters,
-        tuning.suggest_hyperparameters,
-        [suggest_in_another_order],
-        [
-            (
-                suggest_beta_uniform,
-                "ranges and scales",
-                "one_minus_beta1: float in [0.001, 0.1], log=True",
-            ),
-            (
-                suggest_rate_uniform,
-                "ranges and scales",
-                "learning_rate: float in [0.0001, 0.1], log=True",
-            ),
-            (
-                suggest_units_uniform,
-                "ranges and scales",
-                "hidden_units: int in [16, 256], log=True",
-            ),
-            (suggest_unconverted, "means β1 = 0.99", "β1 = 1 − one_minus_beta1"),
-            (suggest_wrong_bound, "ranges and scales", "hidden_units: int in [16, 256], log=True"),
-            (suggest_float_batch, "means β1 = 0.99", "batch_size = 32 (an int)"),
-            (suggest_other_names, "means β1 = 0.99", "(these names)"),
-        ],
-    ),
+def _hint_line(message: str) -> str:
+    return next(line for line in message.splitlines() if line.startswith("  hint: "))
+
+
+def _failure(row: Wrong) -> str:
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.EXERCISES[row.exercise].check(row.function)
+    return str(failure.value)
+
+
+@pytest.mark.parametrize("row", WRONG, ids=lambda row: row.function.__name__)
+def test_a_plausible_mistake_is_rejected_with_its_own_diagnosis(row):
+    message = _failure(row)
+    first, *rest = message.splitlines()
+    assert first.startswith(f"✗ {row.exercise} — case "), first
+    assert row.case in first, first
+    assert any(line.startswith("  expected ") for line in rest), message
+    assert any(line.startswith("  got ") for line in rest), message
+    assert row.diagnosis in _hint_line(message), message
+    assert "Traceback" not in message and "helpers/checks" not in message
+
+
+@pytest.mark.parametrize("exercise", EXERCISE_NAMES)
+def test_every_exercise_rejects_five_mistakes_each_with_its_own_diagnosis(exercise):
+    rows = [row for row in WRONG if row.exercise == exercise]
+    assert len({row.diagnosis for row in rows}) >= 5, [r.function.__name__ for r in rows]
+    hint_lines = {row: _hint_line(_failure(row)) for row in rows}
+    for row in rows:  # no other mistake of this exercise is told this one's diagnosis
+        for other, line in hint_lines.items():
+            if other.diagnosis != row.diagnosis:
+                assert row.diagnosis not in line, (row.function.__name__, other.function.__name__)
+
+
+@pytest.mark.parametrize("exercise", EXERCISE_NAMES)
+def test_the_reference_and_every_correct_alternative_pass(exercise, capsys):
+    correct = [r.function for r in RIGHT if r.exercise == exercise]
+    assert correct, f"no correct alternative of {exercise} in the catalogue"
+    for function in (REFERENCES[exercise], *correct):
+        checks.EXERCISES[exercise].check(function)
+        assert capsys.readouterr().out.startswith(f"✓ {exercise}: "), function.__name__
+
+
+# ---- messages only: no checker internals; the learner's own frames ------------------------------
+
+# Code in a diagnosis: a backtick, a call, a power or an assignment (naming tf.Variable is not).
+CODE = re.compile(r"`|[A-Za-z_]\w*\(|\*\*|\w\s*[-+*/]?=\s*\w")
+
+
+def test_a_failing_check_renders_its_message_alone_in_ipython():
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_softmax(softmax_row_maximum)
+    rendered = failure.value._render_traceback_()
+    assert rendered == str(failure.value).splitlines()
+    assert rendered[0].startswith('✗ softmax — case "')
+    assert isinstance(failure.value, AssertionError)  # still an error for nbgrader
+
+
+def test_an_error_in_the_learners_code_shows_the_learners_frames_only():
+    def normalize(T):
+        return T / T.sum(axis=0)[:, 0]  # a sum of shape (m,) has no second axis
+
+    def my_softmax(Z):
+        return normalize(np.exp(Z))
+
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_softmax(my_softmax)
+    message = str(failure.value)
+    where = message.split("  where, in your code:\n")[1].splitlines()
+    assert where[0].startswith("    test_checks.py, line ") and "in my_softmax" in where[0]
+    assert "in normalize: return T / T.sum(axis=0)[:, 0]" in where[1]
+    assert "probes.py" not in message and "driver.py" not in message and "numpy" not in message
+
+
+def test_an_error_in_the_courses_code_speaks_of_the_learners_call():
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_sample_beta(beta_reversed_bounds)
+    message = str(failure.value)
+    assert "ValueError from your call sample_log_uniform(low=0.1, high=0.001, " in message
+    assert "in beta_reversed_bounds:" in message
+    assert "raised in sample_log_uniform" not in message
+
+
+@pytest.mark.parametrize("exercise", EXERCISE_NAMES)
+def test_no_diagnosis_gives_code(exercise):
+    table = checks.EXERCISES[exercise].cases()
+    hidden = checks.EXERCISES[exercise].hidden_cases(np.random.default_rng(0))
+    texts = [c.hint for c in (*table.cases, *hidden)]
+    texts += [hint for c in (*table.cases, *hidden) for _, hint in c.error_hints]
+    texts += [_hint_line(_failure(row)) for row in WRONG if row.exercise == exercise]
+    for text in texts:
+        assert not CODE.search(text), text
+
+
+# ---- hints that escalate -----------------------------------------------------------------------
+
+DERIVATIONS = {
+    # what the final formula would show: never in a rung
+    "batchnorm_backward": ("dz(i) =", "dZ =", "m * dZ_norm", "m·dz_norm", "/ (m"),
+    "softmax_regression_step": ("dW =", "db =", "X.T", "Xᵀ", "@"),
 }
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_reference_passes(name, capsys):
-    check, reference, _, _ = CASES[name]
-    check(reference)
-    assert capsys.readouterr().out.startswith(f"✓ {name}: ")
+@pytest.mark.parametrize("exercise", EXERCISE_NAMES)
+def test_every_exercise_has_a_ladder_that_ends_in_a_code_shape_or_an_intermediate_result(exercise):
+    ladder = checks.EXERCISES[exercise].cases().ladder
+    assert len(ladder) == 3
+    if exercise in DERIVATIONS:
+        assert ladder[-1].label == "an intermediate result"
+        for rung in ladder:
+            assert not any(final in rung.text for final in DERIVATIONS[exercise]), rung.text
+    else:
+        assert ladder[-1].label == "the code shape" and "\n" in ladder[-1].text
 
 
-@pytest.mark.parametrize(
-    ("name", "correct"), [(n, f) for n, c in CASES.items() for f in c[2]], ids=lambda x: str(x)
-)
-def test_a_different_correct_implementation_passes(name, correct, capsys):
-    CASES[name][0](correct)
-    assert "checks passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    ("name", "wrong", "case", "says"),
-    [(n, *w) for n, c in CASES.items() for w in c[3]],
-    ids=lambda x: getattr(x, "__name__", str(x))[:30],
-)
-def test_a_plausible_mistake_is_rejected_with_a_helpful_message(name, wrong, case, says):
+def _check_message(check, function):
     with pytest.raises(checks.CheckFailure) as failure:
-        CASES[name][0](wrong)
-    message = str(failure.value)
-    assert message.startswith(f"✗ {name} — case ")
-    assert case in message.splitlines()[0]
-    assert "expected" in message and "got" in message
-    assert says in message
-    assert "Traceback" not in message
+        check(function)
+    return str(failure.value)
 
 
-@pytest.mark.parametrize("name", CASES)
+def test_the_same_failure_again_climbs_the_ladder_one_rung_at_a_time():
+    ladder = checks.EXERCISES["batchnorm_forward"].cases().ladder
+    first = _check_message(checks.check_batchnorm_forward, forward_without_keepdims)
+    assert "  hint 2 of 4 (" not in first and "lost the unit axis" in first
+    assert first.endswith('run this check again, or hint("batchnorm_forward"), for hint 2 of 4)')
+    second = _check_message(checks.check_batchnorm_forward, forward_without_keepdims)
+    assert "  hint 2 of 4 (the idea): Four lines" in second and "  hint 3 of 4 (" not in second
+    third = _check_message(checks.check_batchnorm_forward, forward_without_keepdims)
+    assert "  hint 3 of 4 (the tools): Z.mean(axis=1, keepdims=True)" in third
+    fourth = _check_message(checks.check_batchnorm_forward, forward_without_keepdims)
+    assert "  hint 4 of 4 (the code shape):\n      mu = ...\n" in fourth
+    assert fourth.endswith("and the progress cell will then say so)")
+    assert 'show_solution("batchnorm_forward")' in fourth
+    assert ladder[2].text.splitlines()[0] in fourth
+    # another failure starts at its own diagnosis
+    other = _check_message(checks.check_batchnorm_forward, forward_sample_variance)
+    assert "  hint 2 of 4 (" not in other and "divided the variance by m − 1" in other
+
+
+def test_a_passing_check_starts_the_ladder_again(capsys):
+    _check_message(checks.check_softmax, softmax_row_maximum)
+    _check_message(checks.check_softmax, softmax_row_maximum)
+    checks.check_softmax(softmax.softmax)
+    assert "  hint 2 of 4 (" not in _check_message(checks.check_softmax, softmax_row_maximum)
+
+
+def test_hint_gives_the_next_rung_and_then_points_to_the_solution(capsys):
+    _check_message(checks.check_softmax_regression_step, step_wrong_sign)
+    checks.hint("softmax_regression_step")
+    assert capsys.readouterr().out.startswith("softmax_regression_step — hint 2 of 4 (the idea):")
+    checks.hint("softmax_regression_step")
+    checks.hint("softmax_regression_step")
+    out = capsys.readouterr().out
+    assert "hint 4 of 4 (an intermediate result): ∂J/∂Z = (Ŷ − Y) / m" in out
+    assert 'that was the last hint: show_solution("softmax_regression_step")' in out
+    # the check run again shows the rungs asked for so far
+    message = _check_message(checks.check_softmax_regression_step, step_wrong_sign)
+    assert "  hint 4 of 4 (" in message and "  hint 2 of 4 (" in message
+    with pytest.raises(ValueError, match="name must be one of the exercises"):
+        checks.hint("softmax_step")
+
+
+def test_the_solution_is_shown_only_when_asked_and_progress_records_it(notebook, capsys):
+    namespace = notebook.user_ns
+    namespace.update(softmax=softmax.softmax, one_hot=softmax.one_hot)
+    checks.progress("05_softmax_regression", namespace)
+    assert "  ✓ softmax\n" in capsys.readouterr().out
+    checks.show_solution("softmax")
+    shown = capsys.readouterr().out
+    assert "def softmax(Z" in shown and "Z.max(axis=0, keepdims=True)" in shown
+    assert all(f"def {h.__name__}(" in shown for h in checks._helpers_used(softmax.softmax))
+    checks.progress("05_softmax_regression", namespace)
+    out = capsys.readouterr().out
+    assert "  ✓ softmax — passed with the solution shown\n" in out
+    assert "  ✓ one_hot\n" in out
+
+
+@pytest.mark.parametrize("name", EXERCISE_NAMES)
 def test_the_untouched_stub_fails_with_a_clear_message(name):
     def stub(*args):
         raise NotImplementedError()
@@ -1146,14 +1387,14 @@ def test_the_untouched_stub_fails_with_a_clear_message(name):
     # named after the exercise, whatever the learner called the function
     expected = rf"NotImplementedError \(raised in {name}\)\n  hint: replace .* in {name} "
     with pytest.raises(checks.CheckFailure, match=expected):
-        CASES[name][0](stub)
+        checks.EXERCISES[name].check(stub)
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", EXERCISE_NAMES)
 @pytest.mark.parametrize("not_a_function", [None, 3, "softmax"])
 def test_passing_something_other_than_a_function_is_explained(name, not_a_function):
     with pytest.raises(checks.CheckFailure, match="expected a function"):
-        CASES[name][0](not_a_function)
+        checks.EXERCISES[name].check(not_a_function)
 
 
 def test_an_exception_inside_the_students_code_is_reported_not_raised():
@@ -1453,11 +1694,11 @@ def _hidden_verdicts(name, function, seed):
         ]
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", EXERCISE_NAMES)
 @pytest.mark.parametrize("seed", range(3))
 def test_the_reference_and_every_correct_alternative_pass_the_hidden_cases(name, seed):
-    _, reference, correct, _ = CASES[name]
-    for function in (reference, *correct):
+    correct = [r.function for r in RIGHT if r.exercise == name]
+    for function in (REFERENCES[name], *correct):
         assert _hidden_verdicts(name, function, seed) == [None] * len(
             checks.EXERCISES[name].hidden_cases(np.random.default_rng(seed))
         ), function.__name__

@@ -16,6 +16,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LESSONS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")  # nbconvert's slides exporter
 APPROXIMATE = re.compile(r"≈-?\d")
 FORBIDDEN = {
     "sys.path": re.compile(r"\bsys\.path\b"),
@@ -305,7 +306,7 @@ def _slide_type(cell):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_cell_has_a_slide_type_and_headings_start_slides(path):
-    from helpers.course.slides import SLIDE_TYPES, heading_levels, heading_line_numbers
+    from helpers.course.slides import heading_levels, heading_line_numbers
 
     nb = _read(path)
     hint = f"{path.name}: run `make slide-metadata`"
@@ -319,13 +320,13 @@ def test_every_cell_has_a_slide_type_and_headings_start_slides(path):
         levels = [level for level, _ in heading_levels(cell.source)]
         if cell.cell_type == "markdown" and levels and min(levels) <= 2:
             assert _slide_type(cell) == "slide", f"{hint}; heading not a slide:\n{cell.source[:80]}"
-        if cell.cell_type == "code" and "setup_notebook(" in cell.source:
+        if cells.is_setup(cell):
             assert _slide_type(cell) == "skip", f"{path.name}: the set-up cell is on a slide"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_section_has_speaker_notes_right_after_its_heading(path):
-    from helpers.course.slides import NOTES_KEY, heading_levels
+    from helpers.course.slides import heading_levels
 
     nb = _read(path)
     for index, cell in enumerate(nb.cells):
@@ -334,9 +335,43 @@ def test_every_section_has_speaker_notes_right_after_its_heading(path):
         sections = [text for level, text in heading_levels(cell.source) if level == 2]
         sections = [s for s in sections if not s.lower().startswith("summary")]
         after = nb.cells[index + 1 : index + 1 + len(sections)]
-        found = [c.metadata.get("course", {}).get(NOTES_KEY) for c in after]
+        found = [cells.notes_for(c) for c in after]
         assert found == sections, f"{path.name}: no speaker notes for {sections}"
         assert all(_slide_type(c) == "notes" for c in after)
+
+
+# Speaker notes are written by hand, per lesson, in a second phase; until a notebook has one, its
+# notes cells hold the template and this test is an expected failure for that notebook (strict:
+# it must fail then). From its first note written by hand, every section's notes must pass.
+NOTES_PHASE_2 = (
+    "notes are written in phase 2: this notebook has no speaker notes written by hand yet "
+    "(its notes cells hold what make slide-metadata wrote)"
+)
+
+
+def _notes_case(path):
+    from helpers.course.speaker_notes import has_notes_written
+
+    waiting = not has_notes_written(_read(path))
+    return pytest.param(
+        path, id=path.name, marks=pytest.mark.xfail(waiting, reason=NOTES_PHASE_2, strict=True)
+    )
+
+
+@pytest.mark.parametrize("path", [_notes_case(p) for p in NOTEBOOKS])
+def test_speaker_notes_are_written_by_hand_not_copied_and_add_up_to_the_stated_time(path):
+    from helpers.course.speaker_notes import notes_problems
+
+    assert notes_problems(_read(path), path.name) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_only_code_cells_are_tagged_to_show_their_code_on_slides(path):
+    from helpers.course.slides import SHOW_CODE_TAG
+
+    for cell in _read(path).cells:
+        if SHOW_CODE_TAG in cells.tags(cell):
+            assert cell.cell_type == "code", f"{path.name}: {SHOW_CODE_TAG} on:\n{cell.source}"
 
 
 def _image_outputs(nb):

@@ -114,8 +114,82 @@ def test_an_explorer_displays_as_widget_and_static_picture_with_alt_text():
     data, metadata = box._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data
     assert base64.b64decode(data["image/png"]) == bytes(box.children[-1].value)
-    assert metadata == {"image/png": {"alt": "A line plot titled 'level 1.0'; x: x; y: y."}}
+    assert metadata["image/png"]["alt"] == "A line plot titled 'level 1.0'; x: x; y: y."
+    assert set(metadata["image/png"]["text_px"]) == {"tick labels", "other text"}
     slider.value = 2.0  # the static copy is the picture at the time of display
     data, metadata = box._repr_mimebundle_()
     assert base64.b64decode(data["image/png"]) == bytes(box.children[-1].value)
     assert "level 2.0" in metadata["image/png"]["alt"]
+
+
+def _axes():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    return fig, ax
+
+
+@pytest.mark.parametrize(
+    ("draw", "kind"),
+    [
+        (lambda ax: ax.plot([0, 1], [1, 0]), "A line plot"),
+        (lambda ax: ax.scatter([0, 1], [1, 0]), "A scatter plot"),
+        (lambda ax: ax.plot([0, 1], [1, 0], "o"), "A scatter plot"),  # markers only
+        (lambda ax: ax.bar([0, 1], [1, 2]), "A bar chart"),
+        (lambda ax: ax.hist([1, 2, 2, 3]), "A bar chart"),
+        (lambda ax: ax.imshow(np.eye(3)), "An image"),
+        (lambda ax: ax.contour(np.eye(3)), "A contour plot"),
+        (lambda ax: ax.contourf(np.eye(3)), "A contour plot"),
+        # 01's search over a cost surface: contours, the trials, the best value's line
+        (
+            lambda ax: (ax.contourf(np.eye(3)), ax.scatter([0], [1]), ax.axvline(0.5)),
+            "A contour plot with scatter points and lines",
+        ),
+        # 01's coarse-to-fine rounds: scattered trials inside the boxes they zoomed to
+        (
+            lambda ax: (
+                ax.add_patch(__import__("matplotlib").patches.Rectangle((0, 0), 1, 1, fill=False)),
+                ax.scatter([0.5], [0.5]),
+            ),
+            "A scatter plot with rectangles",
+        ),
+        # 05's temperature: the probabilities' bars and a reference line
+        (lambda ax: (ax.bar([0, 1], [0.3, 0.7]), ax.axhline(0.5)), "A bar chart with lines"),
+        (
+            lambda ax: (ax.plot([0, 1]), ax.fill_between([0, 1], [0, 0], [1, 1])),
+            "A line plot with shaded bands",
+        ),
+        (lambda ax: ax.hist([1, 2, 2, 3], histtype="step"), "A line plot"),
+    ],
+)
+def test_alt_text_names_the_kind_of_chart_from_its_artists(draw, kind):
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import describe_figure
+
+    fig, ax = _axes()
+    draw(ax)
+    ax.set_title("t")
+    assert describe_figure(fig) == f"{kind} titled 't'."
+    plt.close(fig)
+
+
+def test_the_text_sizes_of_a_figure_are_read_in_pixels_of_its_picture():
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import figure_text_px
+
+    fig, (left, right) = plt.subplots(1, 2, dpi=100)
+    left.plot([0, 1], label="a")
+    left.legend(fontsize=9)
+    left.tick_params(labelsize=18)
+    left.text(0.5, 0.5, "note", fontsize=7.2)
+    right.imshow(np.eye(3))
+    right.axis("off")  # its tick labels are not drawn: they do not count
+    right.tick_params(labelsize=1)
+    fig.canvas.draw()
+    assert figure_text_px(fig) == {"tick labels": 25.0, "legend": 12.5, "other text": 10.0}
+    assert figure_text_px(fig, dpi=200)["legend"] == 25.0
+    plt.close(fig)
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        figure_text_px(None)

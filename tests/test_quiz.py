@@ -17,6 +17,7 @@ from helpers.quiz import (
     load_quiz,
     section_cell_id,
     section_link_output,
+    static_question_html,
 )
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -264,3 +265,20 @@ def test_partial_scores_show_two_decimals_and_options_show_in_full():
 def test_showing_an_unknown_question_names_the_ids(questions):
     with pytest.raises(ValueError, match="no question 'third'"):
         Quiz(questions).show("third")
+
+
+def test_a_question_without_a_kernel_shows_its_answer_and_explanation_in_the_page(questions):
+    first, second = questions
+    page = static_question_html(second, suffix=".html")
+    assert "<b>Which are true?</b> <i>(check all that apply)</i>" in page
+    assert re.findall(r"<li>(.*?)</li>", page) == ["a", "b", "c", "d"]
+    answer = re.search(r"<details><summary>Show the answer</summary>(.*)</details>", page)
+    assert answer and "<b>Answers: A, B.</b> a and b." in answer.group(1)
+    assert "href='02_appropriate_scale.html#3.-The-log-scale'" in answer.group(1)
+    slide = static_question_html(first, answer="fragment")
+    assert "<div class='fragment'><p><b>Answer: A.</b> Because.</p>" in slide
+    assert "<a " not in slide and "See 01, 1. Which hyperparameters matter most." in slide
+    with pytest.raises(ValueError, match="answer must be 'details' or 'fragment'"):
+        static_question_html(first, answer="popup")
+    with pytest.raises(TypeError, match="question must be a Question"):
+        static_question_html("first")

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import nbformat
@@ -7,6 +8,7 @@ from helpers import checks
 from helpers.course import cells, release
 from helpers.course.notebook_io import make_client
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 WITH_EXERCISES = [
     p for p in NOTEBOOKS if any(e.notebook == p.stem for e in checks.EXERCISES.values())
@@ -113,6 +115,11 @@ def test_student_notebook_runs_past_its_unsolved_first_exercise(path, released):
     assert errors == [(first + 1, "CheckFailure")], "only the first check may fail"
     check_output = student.cells[first + 1].outputs[0]
     assert "NotImplementedError" in check_output.evalue and "hint:" in check_output.evalue
+    # What the learner sees is the message, line for line: none of the checker's source
+    shown = [ANSI.sub("", line) for line in check_output.traceback]
+    assert shown == check_output.evalue.splitlines()
+    for checker_text in ("Traceback", "File ", "helpers/checks", "run_cases", "raise CheckFailure"):
+        assert not any(checker_text in line for line in shown), checker_text
 
 
 def test_a_copy_the_student_edited_is_never_overwritten(tmp_path):

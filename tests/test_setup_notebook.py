@@ -51,6 +51,13 @@ def test_matplotlib_style_is_applied():
 
     assert plt.rcParams["axes.grid"] is True
     assert plt.rcParams["axes.spines.top"] is False
+    # tick labels and legends of 16.7 px in a 100-dpi picture (14 px needed on a projected
+    # slide); the figure size stays what nbval's "<Figure size 640x400 …>" text was made with
+    assert plt.rcParams["xtick.labelsize"] * plt.rcParams["figure.dpi"] / 72 > 16
+    assert plt.rcParams["legend.fontsize"] * plt.rcParams["figure.dpi"] / 72 > 16
+    fig = plt.figure()
+    assert repr(fig) == "<Figure size 640x400 with 0 Axes>"
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("seed", [-1, -100])
@@ -76,6 +83,7 @@ def test_figures_shown_in_ipython_carry_alt_text():
     from matplotlib.figure import Figure
 
     from helpers import describe_figures_on_display
+    from helpers.plotting import figure_text_px
 
     assert not describe_figures_on_display()  # no IPython shell: nothing to wrap
     shell = InteractiveShell.instance()
@@ -85,7 +93,10 @@ def test_figures_shown_in_ipython_carry_alt_text():
         assert describe_figures_on_display() and describe_figures_on_display()  # wraps once
         fig, ax = plt.subplots()
         ax.set(title="Cost", xlabel="epoch")
-        assert png(fig) == ("iVBORw0KGgo=", {"alt": "A panel titled 'Cost'; x: epoch."})
+        data, metadata = png(fig)
+        assert (data, metadata["alt"]) == ("iVBORw0KGgo=", "A panel titled 'Cost'; x: epoch.")
+        assert metadata["text_px"] == figure_text_px(fig)  # for the slides' readability check
+        assert set(metadata["text_px"]) == {"tick labels", "other text"}
         plt.close(fig)
     finally:
         InteractiveShell.clear_instance()

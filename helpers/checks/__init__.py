@@ -2,11 +2,14 @@
 
 A check runs table-driven cases against the student's function. It passes quietly with one
 line (``✓ softmax: 7/7 checks passed``) or raises :class:`CheckFailure` whose message names the
-case, the input, what was expected, what came back and a hint — never a traceback from inside
-the checker. Expected values come from independent computations (plain Python ``math`` on
-small inputs) or from the reference implementations in the topic modules.
+case, the input, what was expected, what came back and the likely mistake — never a traceback
+from inside the checker. Running it again after the same failure, or ``hint("softmax")``, gives
+the next hint; ``show_solution("softmax")`` shows the course's solution, and ``progress`` then
+says so (:mod:`helpers.checks.hints`). Expected values come from independent computations (plain
+Python ``math`` on small inputs) or from the reference implementations in the topic modules.
 """
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -18,7 +21,16 @@ from helpers import softmax as ref_softmax
 from helpers import tf_digits as ref_tf_digits
 from helpers import tf_quadratic as ref_tf_quadratic
 from helpers import tuning as ref_tuning
-from helpers.checks import batchnorm, sampling, search, softmax, tf_digits, tf_quadratic, tuning
+from helpers.checks import (
+    batchnorm,
+    hints,
+    sampling,
+    search,
+    softmax,
+    tf_digits,
+    tf_quadratic,
+    tuning,
+)
 from helpers.checks.batchnorm import (
     check_batchnorm_backward,
     check_batchnorm_forward,
@@ -63,7 +75,9 @@ __all__ = [
     "check_train_step",
     "check_update_running_averages",
     "check_zoom_in",
+    "hint",
     "progress",
+    "show_solution",
 ]
 
 
@@ -132,6 +146,56 @@ EXERCISES = {
 }
 
 
+def _exercise_named(name) -> Exercise:
+    if name not in EXERCISES:
+        raise ValueError(
+            f"name must be one of the exercises ({', '.join(EXERCISES)}), got {name!r}"
+        )
+    return EXERCISES[name]
+
+
+def hint(name: str) -> None:
+    """Print the next hint of exercise ``name`` (e.g. ``hint("batchnorm_backward")``).
+
+    A failing check gives the diagnosis; each call gives one rung more, the same rung a check run
+    again after the same failure would add: the idea, then the tools, then the code shape (for
+    a derivation, an intermediate result). After the last, ``show_solution(name)``.
+    """
+    ladder = _exercise_named(name).cases().ladder
+    total = len(ladder) + 1
+    shown = hints.climb(name, total)
+    lines = hints.rung_lines(shown, total, ladder[shown - 2], indent="")
+    lines[0] = f"{name} — {lines[0]}"
+    print("\n".join([*lines, hints.next_step(name, shown, total, indent="")]))
+
+
+def _helpers_used(function) -> list:
+    """The module's private functions that ``function`` calls (argument checks and the like),
+    so that the solution shown is complete."""
+    module = inspect.getmodule(function)
+    used = []
+    for name in function.__code__.co_names:
+        helper = getattr(module, name, None)
+        if name.startswith("_") and inspect.isfunction(helper) and helper not in used:
+            used.append(helper)
+    return used
+
+
+def show_solution(name: str) -> None:
+    """Print the course's solution of exercise ``name``; the progress cell will then say that it
+    passed "with the solution shown". Try the hints first: ``hint(name)``."""
+    exercise = _exercise_named(name)
+    hints.mark_solution_shown(name)
+    parts = [inspect.getsource(f) for f in _helpers_used(exercise.reference)]
+    parts.append(inspect.getsource(exercise.reference))
+    module = exercise.reference.__module__.replace(".", "/")
+    print(
+        f"The course's solution of {name} (from {module}.py); the progress cell will say it "
+        "passed with the solution shown.\n"
+    )
+    print("\n\n".join(part.rstrip() for part in parts))
+
+
 def _status(exercise: Exercise, namespace: dict) -> tuple:
     """``(passed, line)`` for one exercise, from running its check quietly now."""
     name = exercise.function
@@ -150,6 +214,8 @@ def _status(exercise: Exercise, namespace: dict) -> tuple:
         if "NotImplementedError" in str(failure) and f"raised in {name})" in str(failure):
             first = f"{name} — not written yet (its cell still has raise NotImplementedError())"
         return False, f"✗ {first}"
+    if hints.solution_shown(name):
+        return True, f"✓ {name} — passed with the solution shown"
     return True, f"✓ {name}"
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from helpers import batchnorm as ref_batchnorm
 from helpers.checks.cases import Case, CaseTable, Mismatch, short
 from helpers.checks.driver import run_cases
+from helpers.checks.hints import Rung
 from helpers.checks.verifiers import close_to, unpack
 from helpers.gradcheck import numerical_gradient
 
@@ -27,18 +28,22 @@ def _normalized_by_hand(Z, gamma, beta, eps, mu=None, var=None):
     return out
 
 
-def _each_close_to(names, expected, *, rtol=1e-6, atol=1e-9):
-    """Verifier: a tuple whose items are close to ``expected`` (``None`` = not checked)."""
+def _each_close_to(names, expected, *, rtol=1e-6, atol=1e-9, mistakes=None):
+    """Verifier: a tuple whose items are close to ``expected`` (``None`` = not checked).
+
+    ``mistakes`` maps an item's name to ((what a mistake gives for it, hint), ...)."""
+    mistakes = mistakes or {}
 
     def verify(result):
         for name, got, want in zip(names, unpack(result, names), expected, strict=True):
             if want is None:
                 continue
+            check = close_to(want, rtol=rtol, atol=atol, what=name, mistakes=mistakes.get(name, ()))
             try:
-                close_to(want, rtol=rtol, atol=atol, what=name)(got)
+                check(got)
             except Mismatch as mismatch:
                 raise Mismatch(
-                    f"{name} = {mismatch.expected}", f"{name} = {mismatch.got}"
+                    f"{name} = {mismatch.expected}", f"{name} = {mismatch.got}", mismatch.hint
                 ) from None
 
     return verify
@@ -48,8 +53,64 @@ _FORWARD = ("Z_tilde", "cache")
 _CACHE = ("Z", "Z_norm", "mu", "var", "gamma", "eps")
 
 
+_KEEPDIMS = (
+    "your mean and variance lost the unit axis: a statistic over the examples is one number per "
+    "unit and must stay a column (n_units, 1) to line up with the rows of Z; NumPy's keepdims "
+    "option keeps that axis"
+)
+_PER_EXAMPLE = (
+    "your statistics are per example (over each column) instead of per unit: average each row "
+    "over the examples of the batch"
+)
+_SAMPLE_VARIANCE = (
+    "you divided the variance by m − 1: batch norm uses the batch's own (population) variance, "
+    "divided by m"
+)
+_EPS_OUTSIDE = "ε belongs inside the square root: add it to the variance, then take the root"
+_FIXED_EPS = "your result is the one for a tiny ε, not the ε given: use the eps argument"
+_SHIFT_BEFORE_SCALE = (
+    "you added β before scaling by γ: scale the normalized values first, then shift"
+)
+
+
+def _forward_mistakes(Z, gamma, beta, eps) -> tuple:
+    """What the common mistakes give for Z_tilde, each with its hint."""
+    Z = np.asarray(Z, dtype=float)
+
+    def forward(mu, var, *, root=None, shift_first=False):
+        with np.errstate(all="ignore"):
+            Z_norm = (Z - mu) / (np.sqrt(var + eps) if root is None else root)
+            return gamma * (Z_norm + beta) if shift_first else gamma * Z_norm + beta
+
+    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
+    mistakes = [
+        (forward(Z.mean(axis=0), Z.var(axis=0)), _PER_EXAMPLE),
+        (forward(Z.mean(axis=0, keepdims=True), Z.var(axis=0, keepdims=True)), _PER_EXAMPLE),
+        (
+            forward(mu, Z.var(axis=1, ddof=1, keepdims=True)) if Z.shape[1] > 1 else Z,
+            _SAMPLE_VARIANCE,
+        ),
+        (forward(mu, var, root=np.sqrt(var) + eps), _EPS_OUTSIDE),
+        (forward(mu, var, root=np.sqrt(var + 1e-8)), _FIXED_EPS),
+        (forward(mu, var, shift_first=True), _SHIFT_BEFORE_SCALE),
+    ]
+    if Z.shape[0] == Z.shape[1]:  # without keepdims, a square Z broadcasts the wrong way silently
+        mistakes.insert(0, (forward(Z.mean(axis=1), Z.var(axis=1)), _KEEPDIMS))
+    return tuple(mistakes)
+
+
+# NumPy's error when a statistic of shape (n_units,) meets Z of shape (n_units, m)
+_FORWARD_ERRORS = (
+    (r"could not be broadcast together with shapes \(\d+,\d+\) \(\d+,\)", _KEEPDIMS),
+)
+
+
 def _forward_gives(Z, gamma, beta, eps):
-    return _each_close_to(_FORWARD, (_normalized_by_hand(Z, gamma, beta, eps), None))
+    return _each_close_to(
+        _FORWARD,
+        (_normalized_by_hand(Z, gamma, beta, eps), None),
+        mistakes={"Z_tilde": _forward_mistakes(Z, gamma, beta, eps)},
+    )
 
 
 def _cache_holds(Z, gamma, beta, eps):
@@ -76,50 +137,55 @@ def batchnorm_forward_cases() -> CaseTable:
         Z_scales.mean(axis=1, keepdims=True),
         Z_scales.var(axis=1, keepdims=True),
     )
+    square = rng.normal(0, 1, (3, 3)) * np.array([[1.0], [3.0], [0.5]]) + [[1], [-4], [9]]
+    per_unit = "batch norm normalizes each unit (row) with its own mean and variance over the batch"
+
+    def case(name, args, hint, verify=None):
+        verify = verify or _forward_gives(*args)
+        return Case(name, args, verify, hint, error_hints=_FORWARD_ERRORS)
+
     cases = [
-        Case(
+        case(
             "a worked example: 2 units, 4 examples",
             (Z_worked, g_worked, b_worked, 1e-8),
-            _forward_gives(Z_worked, g_worked, b_worked, 1e-8),
-            "per unit (row, axis=1): mu = mean, var = mean of (Z - mu)**2 (divide by m), "
-            "Z_norm = (Z - mu) / sqrt(var + eps), "
-            "Z_tilde = gamma * Z_norm + beta",
+            per_unit,
         ),
-        Case(
+        case(
             "units on very different scales: statistics per unit (row)",
             (Z_scales, g3, b3, 1e-8),
-            _forward_gives(Z_scales, g3, b3, 1e-8),
-            "average over the examples, axis=1 with keepdims=True: mu has shape (n_units, 1)",
+            per_unit,
         ),
-        Case(
+        case(
+            "as many examples as units (3 × 3): the statistics stay columns",
+            (square, g3, b3, 1e-8),
+            per_unit,
+        ),
+        case(
             "two examples 0 and 2: the variance divides by m",
             (pair, one, zero, 1e-8),
-            _forward_gives(pair, one, zero, 1e-8),
-            "use the population variance Z.var(axis=1) (divide by m, not m - 1)",
+            _SAMPLE_VARIANCE,
         ),
-        Case(
+        case(
             "eps = 1 goes inside the square root",
             (pair, one, zero, 1.0),
-            _forward_gives(pair, one, zero, 1.0),
-            "divide by np.sqrt(var + eps), not np.sqrt(var) + eps; use the eps argument",
+            "use the eps you are given, inside the square root with the variance",
         ),
-        Case(
+        case(
             "a unit that is constant over the batch",
             (np.full((1, 3), 3.0), 2 * one, 0.5 * one, 1e-8),
-            _forward_gives(np.full((1, 3), 3.0), 2 * one, 0.5 * one, 1e-8),
-            "var = 0 here: eps keeps the division finite, and Z_tilde is beta",
+            "the variance is 0 here: ε keeps the division finite, and every output is β",
         ),
-        Case(
+        case(
             "gamma = sqrt(var + eps), beta = mu undo the normalization",
             (Z_scales, np.sqrt(identity_var + 1e-8), identity_mu, 1e-8),
+            _SHIFT_BEFORE_SCALE,
             _each_close_to(_FORWARD, (Z_scales, None), rtol=1e-9, atol=1e-9),
-            "scale by gamma after normalizing, then add beta",
         ),
-        Case(
+        case(
             "the cache",
             (Z_worked, g_worked, b_worked, 1e-8),
+            _CACHE_ORDER,
             _cache_holds(Z_worked, g_worked, b_worked, 1e-8),
-            "return cache = (Z, Z_norm, mu, var, gamma, eps), in that order",
         ),
     ]
     return CaseTable(
@@ -127,7 +193,33 @@ def batchnorm_forward_cases() -> CaseTable:
         tuple(cases),
         ("Z", "gamma", "beta", "eps"),
         ref_batchnorm.batchnorm_forward,
+        ladder=FORWARD_LADDER,
     )
+
+
+_CACHE_ORDER = (
+    "the cache must be the tuple of Z, Z_norm, mu, var, gamma and eps, in this order: the "
+    "backward pass unpacks it"
+)
+
+FORWARD_LADDER = (
+    Rung(
+        "the idea",
+        "Four lines, one per equation: the mean and the variance of each unit (each row) over "
+        "the batch (the columns), then Z_norm, then Z_tilde. The statistics have shape "
+        "(n_units, 1) and broadcast over the m columns.",
+    ),
+    Rung(
+        "the tools",
+        "Z.mean(axis=1, keepdims=True) and Z.var(axis=1, keepdims=True) (NumPy's var divides "
+        "by m); np.sqrt(var + eps); then gamma * Z_norm + beta.",
+    ),
+    Rung(
+        "the code shape",
+        "mu = ...\nvar = ...\nZ_norm = (Z - mu) / ...\nZ_tilde = ...\n"
+        "cache = (Z, Z_norm, mu, var, gamma, eps)",
+    ),
+)
 
 
 def _random_layer(rng):
@@ -142,13 +234,14 @@ def batchnorm_forward_hidden_cases(rng) -> list:
     """A layer drawn from ``rng``: Z_tilde and the cache, expected from the reference."""
     args = _random_layer(rng)
     Z_tilde, cache = ref_batchnorm.batchnorm_forward(*args)
-    hint = "per unit (row) statistics over the examples (axis=1), for any shape and eps"
+    hint = "each unit (row) normalized with its own statistics over the batch, for any shape and ε"
     return [
         Case(
             "Z_tilde of a random layer",
             args,
             _each_close_to(_FORWARD, (Z_tilde, None)),
             hint,
+            error_hints=_FORWARD_ERRORS,
             hidden=True,
         ),
         Case(
@@ -157,7 +250,7 @@ def batchnorm_forward_hidden_cases(rng) -> list:
             lambda result: _each_close_to(_CACHE, cache)(
                 tuple(np.asarray(c, dtype=float) for c in _cache_of(result))
             ),
-            "return cache = (Z, Z_norm, mu, var, gamma, eps), in that order",
+            _CACHE_ORDER,
             hidden=True,
         ),
     ]
@@ -166,13 +259,21 @@ def batchnorm_forward_hidden_cases(rng) -> list:
 def _cache_of(result):
     cache = unpack(result, _FORWARD)[1]
     if not isinstance(cache, tuple) or len(cache) != len(_CACHE):
-        raise Mismatch(f"cache = the tuple ({', '.join(_CACHE)})", f"cache = {short(cache)}")
+        raise Mismatch(
+            f"cache = the tuple ({', '.join(_CACHE)})", f"cache = {short(cache)}", _CACHE_ORDER
+        )
     return cache
 
 
 def check_batchnorm_forward(batchnorm_forward) -> None:
     """Check ``batchnorm_forward(Z, gamma, beta, eps) -> (Z_tilde, cache)`` on ``(n_units, m)``."""
     run_cases(batchnorm_forward_cases(), batchnorm_forward)
+
+
+def _without_eps(upstream, cache):
+    """dZ with ε left out of the standard deviation (0 / 0 for a constant unit: not a match)."""
+    with np.errstate(all="ignore"):
+        return ref_batchnorm.batchnorm_backward(upstream, (*cache[:5], 0.0))[0]
 
 
 def _backward_case(rng, n, m, eps, dZ_tilde=None):
@@ -200,46 +301,45 @@ def _backward_case(rng, n, m, eps, dZ_tilde=None):
         Z.copy(),
     )
     scale = np.sqrt(Z.var(axis=1, keepdims=True) + eps)
-    mistakes = (
-        (no_gamma, _FORGOT_GAMMA),
-        (upstream * gamma / scale, _DROPPED_BATCH_TERMS),
-        (upstream / scale, _BOTH_MISTAKES),
-    )
+    mistakes = {
+        "dZ": (
+            (no_gamma, _FORGOT_GAMMA),
+            (upstream * gamma / scale, _DROPPED_BATCH_TERMS),
+            (upstream / scale, _BOTH_MISTAKES),
+            (_without_eps(upstream, cache), _NO_EPS),
+        ),
+        "dgamma": ((expected[1] / m, _MEAN_NOT_SUM),),
+        "dbeta": ((expected[2] / m, _MEAN_NOT_SUM),),
+    }
     return (upstream, cache), expected, mistakes
 
 
 _FORGOT_GAMMA = (
-    "your dZ is the one for γ = 1: the gradient reaches Z_norm through γ, so dZ_norm = "
-    "dZ_tilde * gamma before anything else"
+    "your dZ is the one for a γ of 1: the gradient reaches Z_norm through γ, so the upstream "
+    "gradient is multiplied by γ before anything else"
 )
 _BOTH_MISTAKES = (
-    "two things are missing: γ (dZ_norm = dZ_tilde * gamma), and the paths through mu and var, "
-    "which depend on every example of the batch and add two terms"
+    "two things are missing: the factor γ on the way to Z_norm, and the paths through the mean "
+    "and the variance, which depend on every example of the batch and add two terms"
 )
 _DROPPED_BATCH_TERMS = (
-    "your dZ treats mu and var as constants (dZ_tilde * gamma / sqrt(var + eps)); but each "
-    "depends on every example of the batch, and the paths through mu and var add two terms"
+    "your dZ treats the mean and the variance as constants (only the direct path, through "
+    "Z_norm); but each depends on every example of the batch, and their paths add two terms"
+)
+_MEAN_NOT_SUM = (
+    "your dgamma and dbeta are averages over the batch: like a bias's gradient here, they are "
+    "sums over the examples"
+)
+_NO_EPS = (
+    "the standard deviation of the forward pass had ε inside the root: use the same one, with the "
+    "ε of the cache"
 )
 
 
 def _backward_gives(names, expected, mistakes):
-    """Verifier: ``(dZ, dgamma, dbeta)`` close to ``expected`` (``None`` = not checked); a dZ
-    that matches one of ``mistakes`` gets that mistake's hint."""
-    compare = _each_close_to(names, expected, rtol=1e-5, atol=1e-7)
-
-    def verify(result):
-        try:
-            compare(result)
-        except Mismatch as mismatch:
-            dZ = result[0] if isinstance(result, tuple | list) and result else None
-            if mismatch.expected.startswith("dZ ") and isinstance(dZ, np.ndarray):
-                for wrong, hint in mistakes:
-                    same_shape = dZ.shape == wrong.shape and dZ.dtype.kind in "iuf"
-                    if same_shape and np.allclose(dZ, wrong, rtol=1e-5, atol=1e-7):
-                        raise Mismatch(mismatch.expected, mismatch.got, hint) from None
-            raise
-
-    return verify
+    """Verifier: ``(dZ, dgamma, dbeta)`` close to ``expected`` (``None`` = not checked); a
+    gradient that matches one of ``mistakes`` (by name) gets that mistake's hint."""
+    return _each_close_to(names, expected, rtol=1e-5, atol=1e-7, mistakes=mistakes)
 
 
 def batchnorm_backward_cases() -> CaseTable:
@@ -265,41 +365,68 @@ def batchnorm_backward_cases() -> CaseTable:
         case(
             "dgamma and dbeta (3 units, 6 examples)",
             general,
-            "dbeta = dZ_tilde summed over the examples (axis=1, keepdims=True); "
-            "dgamma = (dZ_tilde * Z_norm) summed the same way",
+            "dβ and dγ collect the upstream gradient of each unit over the batch, like a bias and "
+            "a scale; dγ weighs each example's term by its Z_norm",
             parts=("dgamma", "dbeta"),
         ),
         case(
             "dZ (3 units, 6 examples), compared with a numerical gradient",
             general,
-            "dZ_norm = dZ_tilde * gamma; dZ = (m * dZ_norm - dZ_norm.sum(axis=1, keepdims=True) "
-            "- Z_norm * (dZ_norm * Z_norm).sum(axis=1, keepdims=True)) / (m * sqrt(var + eps))",
+            "dZ collects three paths from each example: directly through its own Z_norm, through "
+            "the mean and through the variance of the batch",
         ),
         case(
             "gradient arriving at one example only",
             single,
-            "mu and var depend on every example, so every column of dZ gets a share: "
-            "dividing dZ_tilde * gamma by sqrt(var + eps) alone misses two terms",
+            "the mean and the variance depend on every example, so every column of dZ gets a "
+            "share even where the upstream gradient is 0",
         ),
         case(
             "the same gradient for every example",
             ones,
             "shifting every example of a unit by the same amount does not change Z_norm: dZ is 0",
         ),
-        case(
-            "eps = 0.5",
-            big_eps,
-            "use sqrt(var + eps) from the cache, exactly as in the forward pass",
-        ),
+        case("eps = 0.5", big_eps, _NO_EPS),
         case(
             "a batch of one example",
             lone,
-            "with m = 1 every Z_norm is 0 whatever Z is, so dZ is 0 (and nothing is nan)",
+            "with a batch of one every Z_norm is 0 whatever Z is, so dZ is 0 (and nothing is nan)",
         ),
     ]
     return CaseTable(
-        "batchnorm_backward", tuple(cases), ("dZ_tilde", "cache"), ref_batchnorm.batchnorm_backward
+        "batchnorm_backward",
+        tuple(cases),
+        ("dZ_tilde", "cache"),
+        ref_batchnorm.batchnorm_backward,
+        ladder=BACKWARD_LADDER,
     )
+
+
+# A derivation: no rung gives dZ's final formula; the last gives dσ² and dμ and asks for the rest.
+BACKWARD_LADDER = (
+    Rung(
+        "the idea",
+        "dβ and dγ are sums over the batch, like a bias's and a scale's gradient. For dZ, "
+        "follow the graph z → (μ, σ²) → z_norm → z̃ backwards, one node at a time: every z(i) "
+        "reaches the cost directly through its own z_norm(i), and also through μ and σ², which "
+        "depend on every example.",
+    ),
+    Rung(
+        "the first steps",
+        "Write dz_norm(i) = γ · dz̃(i) and σ̂ = √(σ² + ε); every product is element-wise, per "
+        "unit. Then find, in this order: dσ² (how J changes with σ², through every z_norm), "
+        "dμ (through every z_norm, and through σ²), and last dz(i) as the sum of its three "
+        "paths.",
+    ),
+    Rung(
+        "an intermediate result",
+        "dσ² = −1/(2σ̂³) · Σᵢ dz_norm(i) · (z(i) − μ), and dμ = −(1/σ̂) · Σᵢ dz_norm(i) (the "
+        "term of dμ through σ² vanishes, because Σᵢ (z(i) − μ) = 0). Now the rest is yours: "
+        "what do ∂z_norm(i)/∂z(i), ∂σ²/∂z(i) and ∂μ/∂z(i) contribute to dz(i)? Check your "
+        "answer on the case of a batch whose gradient is the same for every example: dZ must "
+        "be 0.",
+    ),
+)
 
 
 def batchnorm_backward_hidden_cases(rng) -> list:
@@ -314,7 +441,7 @@ def batchnorm_backward_hidden_cases(rng) -> list:
             "a random layer",
             (upstream, cache),
             _each_close_to(("dZ", "dgamma", "dbeta"), expected, rtol=1e-5, atol=1e-7),
-            "the three gradients must hold for any shape and eps: each depends on the batch",
+            "the three gradients must hold for any shape and ε: each depends on the whole batch",
             hidden=True,
         )
     ]
@@ -344,42 +471,97 @@ def update_running_averages_cases() -> CaseTable:
             for run, now in ((running_mu, mu), (running_var, var))
         )
 
+    def mistakes(momentum):
+        keep, take = blend(momentum), blend(1 - momentum)
+        return {
+            "new_running_mu": (
+                (take[0], _MOMENTUM_FOR_BATCH),
+                (keep[1], _SWAPPED_STATISTICS),
+            ),
+            "new_running_var": (
+                (take[1], _MOMENTUM_FOR_BATCH),
+                (momentum * running_var + (1 - momentum) * mu, _VARIANCE_FROM_MEAN),
+            ),
+        }
+
+    def case(name, momentum, expected, hint):
+        return Case(
+            name,
+            (running_mu, running_var, mu, var, momentum),
+            _each_close_to(names, expected, mistakes=mistakes(momentum)),
+            hint,
+        )
+
     cases = [
-        Case(
-            "momentum 0.9 (3 units)",
-            (running_mu, running_var, mu, var, 0.9),
-            _each_close_to(names, blend(0.9)),
-            "new = momentum * running + (1 - momentum) * batch: the running value keeps 90 %",
-        ),
-        Case(
-            "momentum 0.99, Keras's default",
-            (running_mu, running_var, mu, var, 0.99),
-            _each_close_to(names, blend(0.99)),
-            "momentum weighs the old running value; PyTorch's momentum=0.1 means the opposite",
-        ),
-        Case(
+        case("momentum 0.9 (3 units)", 0.9, blend(0.9), _KEEP_SHARE),
+        case("momentum 0.99, Keras's default", 0.99, blend(0.99), _KEEP_SHARE),
+        case(
             "momentum 0: only the last batch counts",
-            (running_mu, running_var, mu, var, 0.0),
-            _each_close_to(names, (mu, var)),
-            "with momentum 0 the result is the batch's own mu and var",
+            0.0,
+            (mu, var),
+            "with a momentum of 0 the running values become the batch's own mean and variance",
         ),
-        Case(
+        case(
             "momentum 1: the estimates never move",
-            (running_mu, running_var, mu, var, 1.0),
-            _each_close_to(names, (running_mu, running_var)),
-            "with momentum 1 the result is the running values unchanged",
+            1.0,
+            (running_mu, running_var),
+            "with a momentum of 1 the running values stay as they were",
         ),
         Case(
             "momentum 1.5 is not an average",
             (running_mu, running_var, mu, var, 1.5),
             None,
-            "raise ValueError when momentum is outside [0, 1]",
+            _MOMENTUM_RANGE,
             expect_error=ValueError,
         ),
     ]
     return CaseTable(
-        "update_running_averages", tuple(cases), _RUNNING, ref_batchnorm.update_running_averages
+        "update_running_averages",
+        tuple(cases),
+        _RUNNING,
+        ref_batchnorm.update_running_averages,
+        ladder=RUNNING_LADDER,
     )
+
+
+_KEEP_SHARE = (
+    "each new running value keeps the share momentum of the old one and takes the rest from this "
+    "batch's statistic"
+)
+_MOMENTUM_FOR_BATCH = (
+    "you gave the share momentum to the batch: here (and in Keras) momentum is the share the "
+    "running value keeps; PyTorch's momentum means the opposite"
+)
+_SWAPPED_STATISTICS = (
+    "your results are swapped: return the new running mean first, then the new running variance"
+)
+_VARIANCE_FROM_MEAN = (
+    "your new running variance blends in the batch's mean: average each statistic with its own "
+    "batch value"
+)
+_MOMENTUM_RANGE = "a momentum outside [0, 1] is not an average: raise ValueError for it"
+
+RUNNING_LADDER = (
+    Rung(
+        "the idea",
+        "An exponentially weighted average, as in week 2: the new estimate keeps the share "
+        "momentum of the old one and takes the rest from this batch, for the mean and the "
+        "variance alike. Check that momentum lies in [0, 1] first.",
+    ),
+    Rung(
+        "the tools",
+        "momentum * running + (1 - momentum) * batch, once for mu and once for var; "
+        "raise ValueError(...) when momentum is outside [0, 1]; return new arrays, leave the "
+        "arguments unchanged.",
+    ),
+    Rung(
+        "the code shape",
+        "if not 0 <= momentum <= 1: raise ValueError(...)\n"
+        "new_running_mu = momentum * ... + (1 - momentum) * ...\n"
+        "new_running_var = ...\n"
+        "return new_running_mu, new_running_var",
+    ),
+)
 
 
 def update_running_averages_hidden_cases(rng) -> list:
@@ -395,14 +577,14 @@ def update_running_averages_hidden_cases(rng) -> list:
             "random statistics and momentum",
             (*stats, *batch, momentum),
             _each_close_to(names, expected),
-            "new = momentum * running + (1 - momentum) * batch, for any momentum in [0, 1]",
+            _KEEP_SHARE + ", for any momentum in [0, 1]",
             hidden=True,
         ),
         Case(
             "a momentum outside [0, 1]",
             (*stats, *batch, float(rng.choice([-1, 1])) * rng.uniform(1.1, 2)),
             None,
-            "raise ValueError when momentum is outside [0, 1]",
+            _MOMENTUM_RANGE,
             expect_error=ValueError,
             hidden=True,
         ),
@@ -428,36 +610,85 @@ def batchnorm_inference_cases() -> CaseTable:
     def by_hand(Z_, eps):
         return _normalized_by_hand(Z_, gamma, beta, eps, mu=run_mu, var=run_var)
 
+    def mistakes(Z_, eps):
+        with np.errstate(all="ignore"):
+            centred = Z_ - run_mu
+            return (
+                (ref_batchnorm.batchnorm_forward(Z_, gamma, beta, eps)[0], _BATCH_STATISTICS),
+                (gamma * centred / (run_var + eps) + beta, _VARIANCE_NOT_STD),
+                (gamma * centred / (np.sqrt(run_var) + eps) + beta, _EPS_OUTSIDE),
+                (gamma * centred / np.sqrt(run_var + 1e-8) + beta, _FIXED_EPS),
+                (gamma * (centred / np.sqrt(run_var + eps) + beta), _SHIFT_BEFORE_SCALE),
+            )
+
+    def case(name, Z_, eps, hint):
+        return Case(
+            name,
+            (Z_, gamma, beta, run_mu, run_var, eps),
+            close_to(by_hand(Z_, eps), what="Z_tilde", mistakes=mistakes(Z_, eps)),
+            hint,
+        )
+
     cases = [
-        Case(
-            "5 examples normalized with the running averages",
-            (Z, gamma, beta, run_mu, run_var, 1e-8),
-            close_to(by_hand(Z, 1e-8), what="Z_tilde"),
-            "Z_tilde = gamma * (Z - running_mu) / np.sqrt(running_var + eps) + beta: the "
-            "running averages, not the batch's own mean and variance",
-        ),
-        Case(
+        case("5 examples normalized with the running averages", Z, 1e-8, _RUNNING_NOT_BATCH),
+        case(
             "a batch of one example",
-            (Z[:, :1], gamma, beta, run_mu, run_var, 1e-8),
-            close_to(by_hand(Z[:, :1], 1e-8), what="Z_tilde"),
-            "a single example has variance 0: at test time its statistics must not be used",
+            Z[:, :1],
+            1e-8,
+            "a single example has no spread of its own: at test time its statistics are not used",
         ),
-        Case(
+        case(
             "eps = 1 goes inside the square root",
-            (Z, gamma, beta, run_mu, run_var, 1.0),
-            close_to(by_hand(Z, 1.0), what="Z_tilde"),
-            "divide by np.sqrt(running_var + eps); use the eps argument",
+            Z,
+            1.0,
+            "use the eps you are given, inside the square root with the running variance",
         ),
         Case(
             "a running variance of 0",
             (Z[:1], gamma[:1], beta[:1], run_mu[:1], np.zeros((1, 1)), 1e-8),
             close_to(_normalized_by_hand(Z[:1], gamma[:1], beta[:1], 1e-8, run_mu[:1], [[0.0]])),
-            "eps keeps the division finite when running_var is 0",
+            "ε keeps the division finite when the running variance is 0",
         ),
     ]
     return CaseTable(
-        "batchnorm_inference", tuple(cases), _INFERENCE, ref_batchnorm.batchnorm_inference
+        "batchnorm_inference",
+        tuple(cases),
+        _INFERENCE,
+        ref_batchnorm.batchnorm_inference,
+        ladder=INFERENCE_LADDER,
     )
+
+
+_RUNNING_NOT_BATCH = (
+    "at test time each unit is normalized with the running averages gathered in training, then "
+    "scaled and shifted as in training"
+)
+_BATCH_STATISTICS = (
+    "you normalized with the batch's own mean and variance: at test time use the running "
+    "averages you are given"
+)
+_VARIANCE_NOT_STD = (
+    "you divided by the variance: divide by the standard deviation, the square root of the "
+    "running variance plus ε"
+)
+
+INFERENCE_LADDER = (
+    Rung(
+        "the idea",
+        "At test time there may be one example, and its prediction must not depend on the "
+        "others: normalize each unit with the running mean and variance from training, then "
+        "scale by γ and shift by β as in training.",
+    ),
+    Rung(
+        "the tools",
+        "(Z - running_mu) / np.sqrt(running_var + eps), then gamma * ... + beta; the "
+        "(n_units, 1) columns broadcast over the m examples.",
+    ),
+    Rung(
+        "the code shape",
+        "Z_norm = (Z - ...) / np.sqrt(...)\nreturn gamma * ... + ...",
+    ),
+)
 
 
 def batchnorm_inference_hidden_cases(rng) -> list:
@@ -470,7 +701,7 @@ def batchnorm_inference_hidden_cases(rng) -> list:
             "a random layer",
             args,
             close_to(ref_batchnorm.batchnorm_inference(*args), what="Z_tilde"),
-            "normalize with the running averages and the eps given, for any shape",
+            _RUNNING_NOT_BATCH + ", for any shape and ε",
             hidden=True,
         )
     ]

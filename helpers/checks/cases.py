@@ -15,12 +15,39 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from helpers.checks.hints import Rung
 from helpers.checks.probes import Recorder
 from helpers.checks.wire import TensorValue, Unsupported, WireError, decode_result, encode_arg
 
 
 class CheckFailure(AssertionError):
-    """A student's function failed a case; the message is written for the student."""
+    """A student's function failed a case; the message is written for the student.
+
+    IPython shows what ``_render_traceback_`` returns in place of a traceback, so a failing
+    check cell shows the message and none of the checker's frames; it is still an error (for
+    nbgrader, and for a cell tagged ``raises-exception``).
+    """
+
+    def _render_traceback_(self) -> list:
+        return str(self).splitlines()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failing case, judged: what happened (``lines``) and the likely mistake (``hint``, the
+    diagnosis: in words, never code). ``key`` tells one failure from another, so that a check
+    run again after the same failure gives the next hint (:mod:`helpers.checks.hints`)."""
+
+    case: str
+    lines: tuple[str, ...]
+    hint: str
+
+    @property
+    def key(self) -> tuple:
+        return (self.case, self.hint)
+
+    def __str__(self) -> str:
+        return "\n".join([*self.lines, f"  hint: {self.hint}"])
 
 
 class Mismatch(Exception):
@@ -87,6 +114,8 @@ class CaseTable:
     ``reference`` is the course's version of the function (it stands in, in a notebook, after
     a failing check); ``uses`` maps the names of other graded functions that the function
     calls to their references, which stand in for the learner's while it is checked or graded.
+    ``ladder`` holds the hints after a failure's diagnosis, in the order a learner asking again
+    gets them (:mod:`helpers.checks.hints`).
     """
 
     name: str
@@ -94,6 +123,7 @@ class CaseTable:
     arg_names: tuple[str, ...]
     reference: Callable
     uses: Mapping[str, Callable] = field(default_factory=dict)
+    ladder: tuple[Rung, ...] = ()
 
 
 @dataclass
@@ -126,7 +156,44 @@ def _error_dict(raw) -> dict:
         # so it cannot add lines of its own to a report.
         "function": function if isinstance(function, str) and _NAME.fullmatch(function) else None,
         "own": raw.get("own") is True,
+        "frames": _frames(raw.get("frames")),
+        "through": _through(raw.get("through")),
     }
+
+
+def _line(text, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters: what the student's code sent cannot add lines
+    of its own to a message."""
+    return " ".join(str(text).split())[:limit]
+
+
+def _frames(raw) -> list:
+    """The learner's frames (where, line, function, source), at most 8, each one line."""
+    if not isinstance(raw, list):
+        return []
+    frames = []
+    for item in raw[-8:]:
+        if isinstance(item, list) and len(item) == 4 and isinstance(item[1], int):
+            frames.append([_line(item[0], 100), item[1], _line(item[2], 100), _line(item[3])])
+    return frames
+
+
+def _through(raw) -> dict | None:
+    """The course's function the learner's code called when the error was raised there."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("function"), str):
+        return None
+    if not _NAME.fullmatch(raw["function"]):
+        return None
+    return {"function": raw["function"], "args": _line(raw.get("args", ""), 300)}
+
+
+def read_error(raw) -> dict | None:
+    """An error description found inside a probe's data, read as strictly as the others (None
+    when it is not one)."""
+    try:
+        return _error_dict(raw)
+    except Exception:
+        return None
 
 
 def raised_where(error: dict, name: str) -> str | None:
@@ -135,11 +202,29 @@ def raised_where(error: dict, name: str) -> str | None:
 
 
 def describe_error(error: dict, name: str = "") -> str:
-    """``Type (raised in function): message`` — the function it came from, when known."""
+    """``Type (raised in function): message`` — the function it came from, when known; for an
+    error raised inside a course function the learner's code called, that call, as the
+    learner wrote it (``Type from your call f(a=1, b=2) in function: message``)."""
     where = raised_where(error, name)
-    where = f" (raised in {where})" if where else ""
     message = f": {error['message']}" if error.get("message") else ""
+    through = error.get("through")
+    if through:
+        call = f"{through['function']}({through['args']})"
+        return (
+            f"{error['type']} from your call {call}" + (f" in {where}" if where else "") + message
+        )
+    where = f" (raised in {where})" if where else ""
     return f"{error['type']}{where}{message}"
+
+
+def where_lines(error: dict) -> list:
+    """The learner's frames of an error, innermost last: the lines of their code that ran."""
+    if not error.get("frames"):
+        return []
+    lines = ["  where, in your code:"]
+    for where, line, function, source in error["frames"]:
+        lines.append(f"    {where}, line {line}, in {function}" + (f": {source}" if source else ""))
+    return lines
 
 
 def decode_observation(raw) -> Observation:
@@ -266,44 +351,59 @@ HIDDEN_NOTE = "(a hidden case: its inputs were drawn when grading, its expected 
 def judge(name: str, case: Case, raw, arg_names) -> str | None:
     """Return the failure message of one case from what the student's process reported (raw
     JSON data from probes.observe), or None when the case passes. Never raises."""
+    failure = judge_failure(name, case, raw, arg_names)
+    return None if failure is None else str(failure)
+
+
+_UNREADABLE = "return plain numbers, NumPy arrays, tuples, lists or dicts"
+
+
+def judge_failure(name: str, case: Case, raw, arg_names) -> Failure | None:
+    """:func:`judge`'s verdict as a :class:`Failure` (None: the case passes). Never raises."""
     kind = "hidden case" if case.hidden else "case"
-    header = f'✗ {name} — {kind} "{case.name}"\n'
+    lines = [f'✗ {name} — {kind} "{case.name}"']
     try:
-        header += f"  input {_describe_args(case.args, arg_names) or 'none (the defaults)'}\n"
-        message = _judge(name, case, raw)
+        lines.append(f"  input {_describe_args(case.args, arg_names) or 'none (the defaults)'}")
+        judged = _judge(name, case, raw)
     except Exception as error:  # a checker that cannot read the data fails the case, no more
-        message = (
-            "  expected a result the checker can read\n"
-            f"  got data it could not read ({type(error).__name__})\n"
-            "  hint: return plain numbers, NumPy arrays, tuples, lists or dicts"
+        judged = (
+            [
+                "  expected a result the checker can read",
+                f"  got data it could not read ({type(error).__name__})",
+            ],
+            _UNREADABLE,
         )
-    return None if message is None else header + message
+    if judged is None:
+        return None
+    body, hint = judged
+    return Failure(case.name, (*lines, *body), hint)
 
 
-def _judge(name: str, case: Case, raw) -> str | None:
+def _judge(name: str, case: Case, raw) -> tuple | None:
+    """``(lines, hint)`` of a failing case, or None."""
     try:
         observation = decode_observation(raw)
     except WireError as error:
-        return (
-            "  expected a result the checker can read\n"
-            f"  got unreadable data ({str(error)[:200]})\n"
-            "  hint: return plain numbers, NumPy arrays, tuples, lists or dicts"
-        )
+        return [
+            "  expected a result the checker can read",
+            f"  got unreadable data ({str(error)[:200]})",
+        ], _UNREADABLE
     if observation.error:
         return _judge_error(name, case, observation.error)
     result = observation.result
     if case.expect_error:
-        return (
-            f"  expected {case.expect_error.__name__} to be raised\n"
-            f"  got a return value: {short(result)}\n  hint: {case.hint}"
-        )
+        return [
+            f"  expected {case.expect_error.__name__} to be raised",
+            f"  got a return value: {short(result)}",
+        ], case.hint
     after = observation.args_after
     if len(after) != len(case.args) or not all(map(_unchanged, case.args, after)):
-        return (
-            "  expected the arguments to be left unchanged\n"
-            "  got an argument modified in place\n"
-            "  hint: compute new arrays (W = W - ...) instead of updating in place (W -= ...);"
-            " build a new dict instead of changing the one you were given"
+        return [
+            "  expected the arguments to be left unchanged",
+            "  got an argument modified in place",
+        ], (
+            "your function changed an argument it was given (an array updated in place, or the "
+            "dict it received): compute new arrays and build a new dict instead"
         )
     observation.function = name
     recorders = [a for a in case.args if isinstance(a, Recorder)]
@@ -317,44 +417,46 @@ def _judge(name: str, case: Case, raw) -> str | None:
             case.verify(result)
     except Mismatch as mismatch:
         if case.hidden:  # what was expected stays with the grader
-            return f"  got a different result {HIDDEN_NOTE}\n  hint: {mismatch.hint or case.hint}"
-        return (
-            f"  expected {mismatch.expected}\n  got {mismatch.got}\n"
-            f"  hint: {mismatch.hint or case.hint}"
+            return [f"  got a different result {HIDDEN_NOTE}"], mismatch.hint or case.hint
+        return [f"  expected {mismatch.expected}", f"  got {mismatch.got}"], (
+            mismatch.hint or case.hint
         )
     except Exception as error:  # data shaped unlike anything a function returns
-        return (
-            f"  expected a result the checker can read\n"
-            f"  got {short(result)} ({type(error).__name__})\n  hint: {case.hint}"
-        )
+        return [
+            "  expected a result the checker can read",
+            f"  got {short(result)} ({type(error).__name__})",
+        ], case.hint
     return None
 
 
-def _judge_error(name: str, case: Case, error: dict) -> str | None:
+def _judge_error(name: str, case: Case, error: dict) -> tuple | None:
     where = raised_where(error, name)
     if "NotImplementedError" in error["classes"]:
         if where and where != name:
-            return (
-                f"  got NotImplementedError (raised in {where}, which {name} calls)\n"
-                f"  hint: {where} is not written yet: its cell still has "
+            return [f"  got NotImplementedError (raised in {where}, which {name} calls)"], (
+                f"{where} is not written yet: its cell still has "
                 "`raise NotImplementedError()`; write it first (or do without it)"
             )
-        return (
-            f"  got NotImplementedError (raised in {name})\n"
-            f"  hint: replace `raise NotImplementedError()` in {name} with your code"
+        return [f"  got NotImplementedError (raised in {name})"], (
+            f"replace `raise NotImplementedError()` in {name} with your code"
         )
     if case.expect_error and case.expect_error.__name__ in error["classes"]:
         return None
     expected = f"{case.expect_error.__name__}" if case.expect_error else "a return value"
-    return (
-        f"  expected {expected}\n  got {describe_error(error, name)}\n"
-        f"  hint: {error_hint(case, error)}"
-    )
+    return [
+        f"  expected {expected}",
+        f"  got {describe_error(error, name)}",
+        *where_lines(error),
+    ], error_hint(case, error)
 
 
 def error_hint(case: Case, error: dict) -> str:
-    """The hint for an error: the first of ``case.error_hints`` whose pattern matches it."""
-    text = f"{error['type']}: {error['message']}"
+    """The hint for an error: the first of ``case.error_hints`` whose pattern matches it
+    (``Type: message``, or ``Type in function: message`` for an error raised inside a course
+    function the learner's code called)."""
+    through = error.get("through")
+    text = f"{error['type']}" + (f" in {through['function']}" if through else "")
+    text += f": {error['message']}"
     for pattern, hint in case.error_hints:
         if re.search(pattern, text):
             return hint

@@ -2,14 +2,16 @@
 
 Each case makes the same round trip as in the grader — the call through
 :func:`helpers.checks.probes.observe`, plain JSON data, :func:`helpers.checks.cases.judge` — so a
-check cell and the grader agree on every public case. The first failing case is explained.
+check cell and the grader agree on every public case. The first failing case is explained, with
+as many rungs of the exercise's hint ladder as the learner has asked for (:mod:`.hints`).
 """
 
 import contextlib
 import contextvars
 import json
 
-from helpers.checks.cases import CaseTable, CheckFailure, judge, short
+from helpers.checks import hints
+from helpers.checks.cases import CaseTable, CheckFailure, judge_failure, short
 from helpers.checks.probes import observe
 from helpers.checks.stand_ins import is_stand_in, references_in_place, stand_in_for_the_lesson
 
@@ -18,8 +20,8 @@ _quiet = contextvars.ContextVar("quiet", default=False)
 
 @contextlib.contextmanager
 def quietly():
-    """Run checks without their ✓ line and without putting the course's versions in place
-    (what :func:`helpers.checks.progress` needs)."""
+    """Run checks without their ✓ line, without putting the course's versions in place and
+    without climbing a hint ladder (what :func:`helpers.checks.progress` needs)."""
     token = _quiet.set(True)
     try:
         yield
@@ -35,6 +37,7 @@ def run_cases(table: CaseTable, function) -> None:
     (:func:`helpers.checks.stand_ins.references_in_place`). In a notebook, a failing check also
     puts the course's version of the function in the notebook's namespace in place of the
     learner's, so the cells below still run; re-running the exercise cell brings it back.
+    The same failure again shows the next rung of ``table.ladder`` (:mod:`helpers.checks.hints`).
     """
     __tracebackhide__ = True  # IPython and pytest hide this frame: the message says it all
     name = table.name
@@ -53,13 +56,17 @@ def run_cases(table: CaseTable, function) -> None:
     with references_in_place(function, dict(table.uses)):
         for case in table.cases:
             raw = json.loads(json.dumps(observe(function, **case.request())))
-            failure = judge(name, case, raw, table.arg_names)
+            failure = judge_failure(name, case, raw, table.arg_names)
             if failure:
                 break
     if failure:
+        message = str(failure)
         if not _quiet.get():
+            shown = hints.failed(name, failure.key, len(table.ladder) + 1)
+            message = hints.escalate(name, message, table.ladder, shown)
             note = stand_in_for_the_lesson(name, function, table.reference)
-            failure += f"\n  {note}" if note else ""
-        raise CheckFailure(failure) from None
+            message += f"\n  {note}" if note else ""
+        raise CheckFailure(message) from None
     if not _quiet.get():
+        hints.passed(name)
         print(f"✓ {name}: {len(table.cases)}/{len(table.cases)} checks passed")

@@ -7,6 +7,7 @@ the references are out of reach (a grading sandbox). :func:`observe` returns onl
 
 import contextlib
 import inspect
+import linecache
 import os
 import sysconfig
 import warnings
@@ -125,26 +126,113 @@ def global_numpy_seed(seed):
 
 # Code that is neither the learner's nor the course's lessons: Python, the installed libraries
 # and this checking machinery. A traceback's frames outside these are the functions that ran.
-_LIBRARY_DIRS = tuple(
-    os.path.normcase(os.path.realpath(path)) + os.sep
-    for path in {
-        *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
-        os.path.dirname(os.path.abspath(__file__)),
-    }
+_CHECKS_DIR = os.path.normcase(os.path.dirname(os.path.realpath(__file__))) + os.sep
+_LIBRARY_DIRS = (
+    *(
+        os.path.normcase(os.path.realpath(sysconfig.get_paths()[key])) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    ),
+    _CHECKS_DIR,
 )
+# The course's lessons (its reference implementations): the package's own folder, or, in a
+# grading run, the references executed as "<course topic>" modules (helpers.course.runner).
+_COURSE_DIR = os.path.dirname(_CHECKS_DIR.rstrip(os.sep)) + os.sep
+
+
+def _kind(code) -> str:
+    """Whose code this is: "library" (Python, the libraries, the checks), "course" (a lesson's
+    reference) or "learner" (everything else: a notebook's cells, a submission)."""
+    if code.co_filename.startswith("<course "):
+        return "course"
+    filename = os.path.normcase(os.path.realpath(code.co_filename))
+    if filename.startswith(_CHECKS_DIR):
+        return "library"
+    if filename.startswith(_COURSE_DIR):
+        return "course"
+    return "library" if filename.startswith(_LIBRARY_DIRS) else "learner"
+
+
+def _frames(error: BaseException) -> list:
+    """``[(frame, line), ...]`` of ``error``'s traceback, outermost first."""
+    frames, traceback = [], error.__traceback__
+    while traceback is not None:
+        frames.append((traceback.tb_frame, traceback.tb_lineno))
+        traceback = traceback.tb_next
+    return frames
 
 
 def raised_in(error: BaseException):
     """The code of the innermost function outside Python, the libraries and the checks in which
     ``error`` was raised (a learner's function or a course reference), or None."""
-    found, traceback = None, error.__traceback__
-    while traceback is not None:
-        code = traceback.tb_frame.f_code
-        filename = os.path.normcase(os.path.realpath(code.co_filename))
-        if not filename.startswith(_LIBRARY_DIRS) and code.co_name != "<module>":
+    found = None
+    for frame, _ in _frames(error):
+        code = frame.f_code
+        if _kind(code) != "library" and code.co_name != "<module>":
             found = code
-        traceback = traceback.tb_next
     return found
+
+
+def _cell_name(filename: str) -> str:
+    """How a learner knows the file of a frame: IPython's "Cell In[7]" for a notebook cell."""
+    from helpers.checks.stand_ins import interactive_shell
+
+    shell = interactive_shell()
+    try:
+        named = shell.compile.format_code_name(filename) if shell is not None else None
+    except Exception:  # an IPython without it: the file's own name
+        named = None
+    if named:
+        return " ".join(named)
+    return filename if filename.startswith("<") else os.path.basename(filename)
+
+
+def learner_frames(error: BaseException) -> list:
+    """The learner's frames of ``error``, outermost first, as plain data: ``[where, line,
+    function, source line]`` — what the learner may be shown of a traceback."""
+    found = []
+    for frame, line in _frames(error):
+        code = frame.f_code
+        if _kind(code) == "learner" and code.co_name != "<module>":
+            source = linecache.getline(code.co_filename, line, frame.f_globals).strip()
+            found.append([_cell_name(code.co_filename), int(line), str(code.co_name), source])
+    return found[-8:]
+
+
+def _short_value(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int | float | np.number):
+        return f"{float(value):.6g}" if isinstance(value, float | np.floating) else repr(value)
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, np.random.Generator):
+        return "a Generator"
+    if isinstance(value, str):
+        return repr(value[:40])
+    if isinstance(value, list | tuple) and len(value) <= 4:
+        inner = ", ".join(_short_value(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return f"a {type(value).__name__}"
+
+
+def course_call(error: BaseException):
+    """``{"function", "args"}`` when ``error`` was raised inside a course function that the
+    learner's code called (the outermost course frame below the innermost learner frame): the
+    call as the learner made it, with the values of its arguments. None otherwise."""
+    frames = _frames(error)
+    kinds = [_kind(frame.f_code) for frame, _ in frames]
+    if "learner" not in kinds:
+        return None
+    last_learner = max(i for i, kind in enumerate(kinds) if kind == "learner")
+    below = [i for i in range(last_learner + 1, len(frames)) if kinds[i] == "course"]
+    if not below:
+        return None
+    frame = frames[below[0]][0]
+    code = frame.f_code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    values = frame.f_locals
+    args = ", ".join(f"{n}={_short_value(values[n])}" for n in names if n in values)
+    return {"function": str(code.co_name)[:100], "args": args[:300]}
 
 
 def _error(error: BaseException, function=None) -> dict:
@@ -153,12 +241,18 @@ def _error(error: BaseException, function=None) -> dict:
     except Exception:
         message = "(its message could not be read)"
     try:
+        through = course_call(error)
+        frames = learner_frames(error)
         code = raised_in(error)
+        if through:  # raised in the course's code: the learner's call is what to look at
+            code = next(
+                f.f_code for f, _ in reversed(_frames(error)) if _kind(f.f_code) == "learner"
+            )
         # the function under test itself, whatever name it was given
         own = code is not None and code is getattr(inspect.unwrap(function), "__code__", None)
         where = None if code is None else str(code.co_name)[:100]
     except Exception:
-        own, where = False, None
+        own, where, through, frames = False, None, None, []
     return {
         "type": type(error).__name__[:100],
         "message": message,
@@ -166,6 +260,8 @@ def _error(error: BaseException, function=None) -> dict:
         "classes": [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"],
         "function": where,
         "own": bool(own),
+        "frames": frames,
+        "through": through,
     }
 
 
@@ -218,6 +314,40 @@ def _probe_gradient(function, args):
     return None if gradient is None else np.asarray(gradient.numpy())
 
 
+def _probe_gradient_in_graph(function, args):
+    """The tape's gradient as in :func:`_probe_gradient`, and the value and gradient once more
+    inside a ``tf.function`` (graph mode), where the arguments are symbolic tensors: code that
+    leaves TensorFlow (NumPy, ``.numpy()``, ``float()``) works eagerly but fails there."""
+    import tensorflow as tf
+
+    eager = _probe_gradient(function, args)
+    w = tf.Variable(tf.cast(args[0], tf.float32))
+    rest = [tf.constant(a, dtype=tf.float32) for a in args[1:]]
+
+    @tf.function
+    def traced(*given):
+        with tf.GradientTape() as tape:
+            value = function(w, *given)
+        return value, tape.gradient(value, w)
+
+    try:
+        value, gradient = traced(*rest)
+        graph = {
+            "value": np.asarray(value.numpy()),
+            "gradient": None if gradient is None else np.asarray(gradient.numpy()),
+        }
+    except Exception as error:
+        described = _error(error, function)
+        # TensorFlow's message retells the traced code's frames (the checker's among them):
+        # its last line is the error itself.
+        lines = [line.strip() for line in described["message"].splitlines() if line.strip()]
+        last = lines[-1].removeprefix(f"{described['type']}: ") if lines else ""
+        # autograph renames the traced function (tf__<name>): it is the one under test
+        described.update(message=last, frames=[], function=None, own=True)
+        graph = {"error": described}
+    return {"eager": eager, "graph": graph}
+
+
 def _probe_keras_model(model, args, given=None):
     """The model's layers, whether it was compiled and its output's shape; given a batch
     (a hidden case), also its output for that batch and its weights, so the grader can check
@@ -259,6 +389,9 @@ def _probe_distributions(function, args):
 
 PROBES = {
     "gradient": lambda function, args, result, given: _probe_gradient(function, args),
+    "gradient_in_graph": lambda function, args, result, given: _probe_gradient_in_graph(
+        function, args
+    ),
     "keras_model": lambda function, args, result, given: _probe_keras_model(result, args, given),
     "weights": lambda function, args, result, given: _probe_weights(function, args),
     "distributions": lambda function, args, result, given: _probe_distributions(function, args),

@@ -8,17 +8,20 @@ import numpy as np
 from helpers import search as ref_search
 from helpers.checks.cases import Case, CaseTable, Mismatch, short
 from helpers.checks.driver import run_cases
+from helpers.checks.hints import Rung
 from helpers.checks.probes import Recorder, ZeroObjective, bowl
-from helpers.checks.verifiers import again_result
+from helpers.checks.verifiers import NO_RETURN, again_result
 
 
 def _trials(result, n, names):
     """Unpack a list of ``(params, score)`` trials or raise Mismatch saying what came back."""
     what = f"a list of {n} (params, score) trials"
     if result is None:
-        raise Mismatch(what, "None (is a `return` missing?)")
+        raise Mismatch(what, "None", NO_RETURN)
     if not isinstance(result, list | tuple):
-        raise Mismatch(what, short(result))
+        raise Mismatch(what, short(result), _EVERY_TRIAL)
+    if len(result) == 2 and isinstance(result[0], dict) and n != 2:  # one (params, score) pair
+        raise Mismatch(what, f"one trial: {short(result)}", _EVERY_TRIAL)
     if len(result) != n:
         raise Mismatch(what, f"{len(result)} trials")
     for i, trial in enumerate(result):
@@ -29,6 +32,19 @@ def _trials(result, n, names):
         if isinstance(trial[1], bool) or not isinstance(trial[1], int | float | np.number):
             raise Mismatch(f"trial {i}'s score to be a number", short(trial[1]))
     return result
+
+
+_EVERY_TRIAL = (
+    "return every trial, each a pair of its params and its score, in a list: not only the best"
+)
+_ORDER = (
+    "your trials are not in the order the objective saw them: keep them in the order you "
+    "evaluated them (no sorting), so a search can be replayed and compared"
+)
+_SHARED_DICT = (
+    "every trial holds the same dict: you changed one dict and appended it again each time, so "
+    "all trials show the last point; build a new dict for every trial"
+)
 
 
 def _in_evaluation_order(trials, recorder):
@@ -43,9 +59,14 @@ def _in_evaluation_order(trials, recorder):
             raise Mismatch(
                 f"trial {i} to hold the params of the objective's call {i}: {short(seen)}",
                 f"{short(params)}",
+                _ORDER,
             )
         if not math.isclose(float(score), bowl(seen), rel_tol=1e-9, abs_tol=1e-12):
-            raise Mismatch(f"trial {i}'s score to be objective(params)", f"{float(score):.6g}")
+            raise Mismatch(
+                f"trial {i}'s score to be the objective's value for its params",
+                f"{float(score):.6g}",
+                "each trial's score is what the objective returned for that trial's params",
+            )
 
 
 def _grid_is(ranges, n):
@@ -55,13 +76,22 @@ def _grid_is(ranges, n):
     want = sorted(tuple(round(float(v), 9) for v in p) for p in itertools.product(*axes))
 
     def verify(result):
-        trials = _trials(result, n ** len(ranges), ranges)
+        count = n ** len(ranges)
+        if isinstance(result, list) and len(result) == n and count != n:
+            raise Mismatch(
+                f"a list of {count} (params, score) trials",
+                f"{n} trials",
+                "your grid tries the values of one hyperparameter at a time: it must try every "
+                "combination, one value of each hyperparameter per point",
+            )
+        trials = _trials(result, count, ranges)
         got = sorted(tuple(round(float(p[k]), 9) for k in ranges) for p, _ in trials)
         if got != want:
             missing = next(w for w in want if w not in got)
             raise Mismatch(
                 f"every point of the grid, e.g. {dict(zip(ranges, missing, strict=True))}",
                 f"points such as {dict(zip(ranges, got[-1], strict=True))}",
+                _SHARED_DICT if len(set(got)) == 1 and len(want) > 1 else None,
             )
         _in_evaluation_order(trials, recorder)
 
@@ -74,39 +104,56 @@ def grid_search_cases() -> CaseTable:
     two = {"learning_rate": (0.0, 1.0), "hidden_units": (50.0, 100.0)}
     one = {"learning_rate": (-4.0, 0.0)}
     three = {"a": (0.0, 1.0), "b": (-1.0, 1.0), "c": (2.0, 3.0)}
+    both_ends = (
+        "each axis must hold n_per_axis evenly spaced values from low to high, both ends included"
+    )
     cases = []
     for label, ranges, n, hint in [
-        (
-            "2 hyperparameters, 3 values each",
-            two,
-            3,
-            "each axis takes numpy.linspace(low, high, n_per_axis): both ends included",
-        ),
+        ("2 hyperparameters, 3 values each", two, 3, both_ends),
         (
             "1 hyperparameter, 5 values",
             one,
             5,
-            "loop over every name in ranges; with one name the grid is a line",
+            "with one hyperparameter the grid is a line of n_per_axis points, both ends included",
         ),
         (
             "3 hyperparameters, 2 values each",
             three,
             2,
-            "itertools.product over all the axes gives every combination",
+            "the grid holds every combination: one value from each hyperparameter's axis",
         ),
     ]:
         recorder, verify = _grid_is(ranges, n)
-        cases.append(
-            Case(
-                label,
-                (recorder, ranges, n),
-                verify,
-                hint + "; build a new params dict for every trial",
-            )
-        )
+        cases.append(Case(label, (recorder, ranges, n), verify, hint))
     return CaseTable(
-        "grid_search", tuple(cases), ("objective", "ranges", "n_per_axis"), ref_search.grid_search
+        "grid_search",
+        tuple(cases),
+        ("objective", "ranges", "n_per_axis"),
+        ref_search.grid_search,
+        ladder=GRID_LADDER,
     )
+
+
+GRID_LADDER = (
+    Rung(
+        "the idea",
+        "A grid is one list of values per hyperparameter, and then every way of picking one "
+        "value from each list; each pick is evaluated once, in a fixed order.",
+    ),
+    Rung(
+        "the tools",
+        "np.linspace(low, high, n_per_axis) gives one axis, both ends included. "
+        "itertools.product(*axes) yields every combination as a tuple, in a fixed order; "
+        "dict(zip(names, values)) makes a new dict of one combination.",
+    ),
+    Rung(
+        "the code shape",
+        "axes = [np.linspace(low, high, n_per_axis) for low, high in ranges.values()]\n"
+        "for values in itertools.product(*axes):\n"
+        "    params = {...}          # a new dict: name -> float(value), zip(ranges, values)\n"
+        "    trials.append((params, objective(params)))",
+    ),
+)
 
 
 _NAMES = ("alpha", "beta1", "units", "dropout", "decay", "momentum")
@@ -125,7 +172,7 @@ def grid_search_hidden_cases(rng) -> list:
     """Ranges and points per axis drawn from ``rng``."""
     ranges, n = _random_ranges(rng, int(rng.integers(1, 4))), int(rng.integers(2, 5))
     recorder, verify = _grid_is(ranges, n)
-    hint = "any names, ranges and n_per_axis: linspace on every axis, every combination"
+    hint = "for any names, ranges and n_per_axis: every combination of evenly spaced values"
     return [Case("random ranges", (recorder, ranges, n), verify, hint, hidden=True)]
 
 
@@ -135,14 +182,26 @@ def check_grid_search(grid_search) -> None:
 
 
 _SHARED_DRAW = (
-    "draw each hyperparameter's value on its own (one rng.uniform(low, high) per name and "
-    "trial): one draw shared by all of them puts every trial on the diagonal, so n trials try "
-    "only n combinations along one line, which is what random search is meant to avoid"
+    "draw each hyperparameter's value on its own, one draw per name and trial: one draw shared "
+    "by all of them puts every trial on the diagonal, so n trials try only n combinations along "
+    "one line, which is what random search is meant to avoid"
 )
 _DEPENDENT_DRAWS = (
     "the values of different hyperparameters must be drawn independently: in your trials one "
     "hyperparameter's value tells where the other's lies, so whole regions of the space are "
-    "never tried (one rng.uniform(low, high) per name and trial, from the one rng)"
+    "never tried (one draw per name and trial, all from the one generator)"
+)
+_OWN_GENERATOR = (
+    "draw only from the generator you are given, through its own methods: NumPy's global "
+    "random functions (or a new generator) ignore the seed the caller chose"
+)
+_UNSTRETCHED = (
+    "your values cover only the start of each range: a draw between 0 and 1 must be stretched to "
+    "the range's width (or drawn between low and high directly)"
+)
+_BUNCHED = (
+    "your values bunch in the middle of each range: draw them uniformly, every value in the "
+    "range as likely as any other"
 )
 
 
@@ -203,10 +262,13 @@ def random_search_cases() -> CaseTable:
                 quarters = np.histogram(values, bins=4, range=(low, high))[0] / n
                 uneven = np.abs(quarters - 0.25).max() > 0.03
                 if values.min() < low or values.max() > high or uneven:
+                    within_one = values.max() <= low + 1 < high
+                    middle = quarters[0] + quarters[-1] < 0.4
                     raise Mismatch(
                         f"{k} spread evenly over [{low}, {high}]: about 25 % in each quarter",
                         f"fractions per quarter {np.round(quarters, 3).tolist()}, "
                         f"min {values.min():.4g}, max {values.max():.4g}",
+                        _UNSTRETCHED if within_one else (_BUNCHED if middle else None),
                     )
             _independent(trials, ranges)
 
@@ -258,20 +320,20 @@ def random_search_cases() -> CaseTable:
             "25 trials over 2 hyperparameters",
             (recorder, two, 25, rng(3)),
             random_verify,
-            "draw every value with rng.uniform(low, high), a new params dict per trial, and keep "
-            "the trials in the order you evaluated them",
+            "every trial draws a fresh value for every hyperparameter, uniformly in its range, "
+            "into a new dict; the trials stay in the order they were evaluated",
         ),
         Case(
             "2,000 trials cover each range evenly",
             (ZeroObjective(), wide, 2000, rng(3)),
             uniform_over(wide, 2000),
-            "rng.uniform(low, high) is uniform on [low, high]; rng.random() alone is on [0, 1)",
+            "each value must be uniform over its whole range, from low to high",
         ),
         Case(
             "the given generator decides the values",
             (ZeroObjective(), two, 5, rng(7)),
             seeded(two, 5),
-            "draw only from the rng argument, not from np.random.* or a new default_rng()",
+            _OWN_GENERATOR,
             again=(
                 ((ZeroObjective(), two, 5, rng(7)), 1),
                 ((ZeroObjective(), two, 5, rng(8)), 2),
@@ -281,7 +343,7 @@ def random_search_cases() -> CaseTable:
             "a single trial",
             (single_recorder, one, 1, rng(3)),
             single_verify,
-            "n_trials = 1 returns a list with one trial",
+            "a search of one trial returns a list holding that one trial",
         ),
     ]
     return CaseTable(
@@ -289,7 +351,29 @@ def random_search_cases() -> CaseTable:
         tuple(cases),
         ("objective", "ranges", "n_trials", "rng"),
         ref_search.random_search,
+        ladder=RANDOM_LADDER,
     )
+
+
+RANDOM_LADDER = (
+    Rung(
+        "the idea",
+        "Every trial draws a fresh value for every hyperparameter, independently. Sharing one "
+        "draw between hyperparameters puts all trials on a diagonal of the box: the grid's "
+        "problem again.",
+    ),
+    Rung(
+        "the tools",
+        "rng.uniform(low, high) draws one float in [low, high]. np.random.uniform or a new "
+        "default_rng would ignore the seed you were given.",
+    ),
+    Rung(
+        "the code shape",
+        "for _ in range(n_trials):\n"
+        "    params = {name: ... for name, (low, high) in ranges.items()}   # one draw per name\n"
+        "    trials.append((params, objective(params)))",
+    ),
+)
 
 
 def random_search_hidden_cases(rng) -> list:
@@ -297,7 +381,7 @@ def random_search_hidden_cases(rng) -> list:
     ranges, n = _random_ranges(rng, int(rng.integers(2, 4))), int(rng.integers(5, 30))
     recorder, verify = _trials_are_random(ranges, n)
     generator = np.random.default_rng(int(rng.integers(2**32)))
-    hint = "any names, ranges and n_trials: one rng.uniform(low, high) per name and trial"
+    hint = "for any names, ranges and n_trials: one uniform draw per name and trial"
     return [Case("random ranges", (recorder, ranges, n, generator), verify, hint, hidden=True)]
 
 
@@ -306,10 +390,42 @@ def check_random_search(random_search) -> None:
     run_cases(random_search_cases(), random_search)
 
 
-def _ranges_close_to(expected: dict):
+_CUT = (
+    "your range was cut at the edge and lost width: shift it back inside the old range instead, "
+    "keeping its full width"
+)
+_TWICE = (
+    "your new range is twice as wide as it should be: its whole width is factor times the old "
+    "width, half of it on each side of the centre"
+)
+_WIDTH_NOT_SCALED = (
+    "your new width is the factor itself: it is factor times the old width (high − low)"
+)
+_MIDDLE = "your new range is centred on the old range's middle: centre it on the center given"
+_STICKS_OUT = "your new range sticks out of the old one: shift it back inside, keeping its width"
+
+
+def _zoom_mistake(name, got, low, high, center, factor) -> str | None:
+    """The likely mistake behind ``got`` = (new low, new high) for one name."""
+    got_low, got_high = got
+    width, old = got_high - got_low, high - low
+    if math.isclose(width, 2 * factor * old, rel_tol=1e-6):
+        return _TWICE
+    if math.isclose(width, factor, rel_tol=1e-6) and not math.isclose(factor, factor * old):
+        return _WIDTH_NOT_SCALED
+    if width < factor * old * (1 - 1e-6) and low - 1e-9 <= got_low and got_high <= high + 1e-9:
+        return _CUT
+    if got_low < low - 1e-9 or got_high > high + 1e-9:
+        return _STICKS_OUT
+    if math.isclose((got_low + got_high) / 2, (low + high) / 2, abs_tol=1e-9):
+        return _MIDDLE
+    return None
+
+
+def _ranges_close_to(expected: dict, ranges: dict | None = None, center=None, factor=None):
     def verify(result):
         if result is None:
-            raise Mismatch("a dict of ranges", "None (is a `return` missing?)")
+            raise Mismatch("a dict of ranges", "None", NO_RETURN)
         if not isinstance(result, dict) or set(result) != set(expected):
             raise Mismatch(f"a dict with the names {sorted(expected)}", short(result))
         for name, (low, high) in expected.items():
@@ -322,8 +438,15 @@ def _ranges_close_to(expected: dict):
                 math.isclose(got_low, low, abs_tol=1e-9)
                 and math.isclose(got_high, high, abs_tol=1e-9)
             ):
+                hint = None
+                if ranges is not None:
+                    hint = _zoom_mistake(
+                        name, (got_low, got_high), *ranges[name], center[name], factor
+                    )
                 raise Mismatch(
-                    f"{name}: ({low:.6g}, {high:.6g})", f"{name}: ({got_low:.6g}, {got_high:.6g})"
+                    f"{name}: ({low:.6g}, {high:.6g})",
+                    f"{name}: ({got_low:.6g}, {got_high:.6g})",
+                    hint,
                 )
 
     return verify
@@ -333,33 +456,69 @@ def zoom_in_cases() -> CaseTable:
     """The public cases of ``zoom_in(ranges, center, factor) -> ranges``: shrink, centre, shift
     back inside."""
     ranges = {"log10_learning_rate": (-4.0, 0.0), "hidden_units": (50.0, 100.0)}
+
+    def case(name, center, factor, expected, hint):
+        return Case(
+            name,
+            (ranges, center, factor),
+            _ranges_close_to(expected, ranges, center, factor),
+            hint,
+        )
+
     cases = [
-        Case(
+        case(
             "centre well inside, factor 0.5",
-            (ranges, {"log10_learning_rate": -2.0, "hidden_units": 70.0}, 0.5),
-            _ranges_close_to({"log10_learning_rate": (-3.0, -1.0), "hidden_units": (57.5, 82.5)}),
-            "new width = factor * (high - low), from center - width/2 to center + width/2",
+            {"log10_learning_rate": -2.0, "hidden_units": 70.0},
+            0.5,
+            {"log10_learning_rate": (-3.0, -1.0), "hidden_units": (57.5, 82.5)},
+            "the new range is factor times as wide as the old one, centred on the center given",
         ),
-        Case(
+        case(
             "centre near the low end is shifted, not cut",
-            (ranges, {"log10_learning_rate": -3.9, "hidden_units": 70.0}, 0.25),
-            _ranges_close_to({"log10_learning_rate": (-4.0, -3.0), "hidden_units": (63.75, 76.25)}),
-            "if center - width/2 < low, start the range at low and keep its full width",
+            {"log10_learning_rate": -3.9, "hidden_units": 70.0},
+            0.25,
+            {"log10_learning_rate": (-4.0, -3.0), "hidden_units": (63.75, 76.25)},
+            "a range that would start below low starts at low instead, with its full width",
         ),
-        Case(
+        case(
             "centre near the high end is shifted, not cut",
-            (ranges, {"log10_learning_rate": -1.0, "hidden_units": 99.0}, 0.5),
-            _ranges_close_to({"log10_learning_rate": (-2.0, 0.0), "hidden_units": (75.0, 100.0)}),
-            "if center + width/2 > high, end the range at high and keep its full width",
+            {"log10_learning_rate": -1.0, "hidden_units": 99.0},
+            0.5,
+            {"log10_learning_rate": (-2.0, 0.0), "hidden_units": (75.0, 100.0)},
+            "a range that would end above high ends at high instead, with its full width",
         ),
-        Case(
+        case(
             "factor 1 keeps the ranges",
-            (ranges, {"log10_learning_rate": -0.5, "hidden_units": 51.0}, 1.0),
-            _ranges_close_to(ranges),
-            "with factor 1 the new range is as wide as the old one, so it is the old one",
+            {"log10_learning_rate": -0.5, "hidden_units": 51.0},
+            1.0,
+            ranges,
+            "with a factor of 1 the new range is as wide as the old one, so it is the old one",
         ),
     ]
-    return CaseTable("zoom_in", tuple(cases), ("ranges", "center", "factor"), ref_search.zoom_in)
+    return CaseTable(
+        "zoom_in",
+        tuple(cases),
+        ("ranges", "center", "factor"),
+        ref_search.zoom_in,
+        ladder=ZOOM_LADDER,
+    )
+
+
+ZOOM_LADDER = (
+    Rung(
+        "the idea",
+        "The new range has width w = factor · (h − l). Centred, it starts at c − w/2. It may "
+        "not start below l, and it may not end above h, so it may not start above h − w.",
+    ),
+    Rung("the equation", "l' = min(max(c − w/2, l), h − w), and h' = l' + w."),
+    Rung(
+        "the code shape",
+        "for name, (low, high) in ranges.items():\n"
+        "    width = ...\n"
+        "    new_low = ...            # l' of the equation\n"
+        "    zoomed[name] = (new_low, new_low + width)",
+    ),
+)
 
 
 def zoom_in_hidden_cases(rng) -> list:
@@ -368,12 +527,12 @@ def zoom_in_hidden_cases(rng) -> list:
     ranges = _random_ranges(rng, int(rng.integers(1, 4)))
     center = {k: float(rng.uniform(low, high)) for k, (low, high) in ranges.items()}
     factor = float(rng.uniform(0.1, 1.0))
-    hint = "shrink every range around the centre, shifted back inside when it sticks out"
+    hint = "shrink every range around its centre, shifted back inside when it sticks out"
     return [
         Case(
             "random ranges and centre",
             (ranges, center, factor),
-            _ranges_close_to(ref_search.zoom_in(ranges, center, factor)),
+            _ranges_close_to(ref_search.zoom_in(ranges, center, factor), ranges, center, factor),
             hint,
             hidden=True,
         )

@@ -11,7 +11,8 @@ import numpy as np
 from helpers import tf_digits as ref
 from helpers.checks.cases import Case, CaseTable, Mismatch, describe_error, kind_of, short
 from helpers.checks.driver import run_cases
-from helpers.checks.verifiers import close_to, tensor_scalar
+from helpers.checks.hints import Rung
+from helpers.checks.verifiers import NO_RETURN, close_to, tensor_scalar
 
 # ---- build_model ----------------------------------------------------------------------------
 
@@ -19,6 +20,40 @@ from helpers.checks.verifiers import close_to, tensor_scalar
 def _expected_layers(hidden_units) -> list:
     blocks = [[f"Dense({n}, no bias)", "BatchNormalization", "ReLU"] for n in hidden_units]
     return [name for block in blocks for name in block] + ["Dense(10)"]
+
+
+_COMPILED = (
+    "build the model only: compiling it (optimizer, loss) belongs to the training code that uses it"
+)
+_BIAS = (
+    "your hidden dense layers have a bias: batch norm's β takes its place, so give them none "
+    "(Keras's use_bias option off)"
+)
+_ACTIVATION_FIRST = (
+    "the activation comes after batch norm: a dense layer without activation, then batch "
+    "normalization, then ReLU"
+)
+_SOFTMAX_OUT = (
+    "the output layer gives logits: no activation there, the loss applies the softmax itself"
+)
+_BLOCKS = (
+    "one block per entry of hidden_units: the number of blocks is the number of entries, not "
+    "always 2"
+)
+
+
+def _layers_mistake(got, hidden_units) -> str | None:
+    """The likely mistake behind the layers ``got``."""
+    dense = [name for name in got if name.startswith("Dense(")]
+    if len(dense) != len(hidden_units) + 1:
+        return _BLOCKS
+    if any(", relu" in name for name in dense[:-1]):
+        return _ACTIVATION_FIRST
+    if any("no bias" not in name for name in dense[:-1]):
+        return _BIAS
+    if dense[-1] != "Dense(10)":
+        return _SOFTMAX_OUT
+    return None
 
 
 def _model_like(hidden_units):
@@ -30,7 +65,7 @@ def _model_like(hidden_units):
 
     def verify(result, observation):
         if result is None:
-            raise Mismatch("a keras.Model", "None (is a `return` missing?)")
+            raise Mismatch("a keras.Model", "None", NO_RETURN)
         if observation.probe_error:
             error = observation.probe_error
             raise Mismatch(
@@ -41,14 +76,20 @@ def _model_like(hidden_units):
         if not isinstance(model, dict) or not {"layers", "compiled", "output_shape"} <= set(model):
             raise Mismatch("a keras.Model", kind_of(result))
         if model["compiled"]:
-            raise Mismatch("an uncompiled model", "a model on which compile() was called")
+            raise Mismatch(
+                "an uncompiled model", "a model on which compile() was called", _COMPILED
+            )
         if tuple(model["output_shape"]) != (5, ref.N_CLASSES):
             raise Mismatch(
                 "logits of shape (5, 10) for 5 images", f"shape {tuple(model['output_shape'])}"
             )
         expected, got = _expected_layers(hidden_units), [str(n) for n in model["layers"]]
         if got != expected:
-            raise Mismatch("layers " + " → ".join(expected), "layers " + " → ".join(got))
+            raise Mismatch(
+                "layers " + " → ".join(expected),
+                "layers " + " → ".join(got),
+                _layers_mistake(got, hidden_units),
+            )
 
     return verify
 
@@ -79,8 +120,8 @@ def build_model_cases() -> CaseTable:
     """The public cases of ``build_model(hidden_units=(128, 128))``: the layers, uncompiled,
     logits out."""
     layers_hint = (
-        "for each hidden size: Dense(units, use_bias=False), BatchNormalization(), ReLU(); "
-        "then Dense(10) with no activation (the loss applies the softmax)"
+        "one block per hidden size (a dense layer without bias, batch normalization, ReLU), "
+        "then a dense layer of 10 units with no activation"
     )
     cases = [
         Case(
@@ -94,18 +135,43 @@ def build_model_cases() -> CaseTable:
             "hidden_units=(32, 16)",
             ((32, 16),),
             _model_like((32, 16)),
-            "loop over hidden_units: one Dense → BatchNormalization → ReLU block per entry",
+            _BLOCKS,
             probe="keras_model",
         ),
         Case(
             "one hidden layer, hidden_units=(8,)",
             ((8,),),
             _model_like((8,)),
-            "the number of blocks is len(hidden_units), not always 2",
+            _BLOCKS,
             probe="keras_model",
         ),
     ]
-    return CaseTable("build_model", tuple(cases), ("hidden_units",), ref.build_model)
+    return CaseTable(
+        "build_model", tuple(cases), ("hidden_units",), ref.build_model, ladder=MODEL_LADDER
+    )
+
+
+MODEL_LADDER = (
+    Rung(
+        "the idea",
+        "A list of layers: the input first, then three layers per hidden size, then the output "
+        "layer. keras.Sequential chains a list.",
+    ),
+    Rung(
+        "the tools",
+        "keras.Input(shape=(64,)), keras.layers.Dense(units, use_bias=False), "
+        "keras.layers.BatchNormalization(), keras.layers.ReLU(), and keras.layers.Dense(10) "
+        "for the logits.",
+    ),
+    Rung(
+        "the code shape",
+        "layers = [keras.Input(shape=(64,))]\n"
+        "for units in hidden_units:\n"
+        "    layers += [..., ..., ...]\n"
+        "layers.append(...)\n"
+        "return keras.Sequential(layers)",
+    ),
+)
 
 
 def build_model_hidden_cases(rng) -> list:
@@ -118,8 +184,8 @@ def build_model_hidden_cases(rng) -> list:
             "random hidden sizes",
             (hidden_units,),
             _computes_its_output(hidden_units, batch),
-            "one Dense(units, use_bias=False) → BatchNormalization → ReLU block per entry of "
-            "hidden_units, then Dense(10)",
+            "one block (dense without bias, batch normalization, ReLU) per entry of "
+            "hidden_units, then a dense layer of 10 logits",
             probe="keras_model",
             probe_input=batch,
             hidden=True,
@@ -146,6 +212,47 @@ def _cross_entropy_by_hand(logits, labels) -> tuple:
     return total, np.array(gradient)
 
 
+_MEAN = (
+    "you averaged over the batch: return the sum (the epoch cost divides the sum of the batches' "
+    "totals by m)"
+)
+_PROBABILITIES = (
+    "your loss treats the logits as probabilities: tell Keras they are logits (its from_logits "
+    "option), so that it applies the softmax itself"
+)
+_SWAPPED = (
+    "you passed the arguments in the other order: Keras's losses take the labels first, then "
+    "the predictions (here the logits)"
+)
+_TRANSPOSED = (
+    "you transposed the batch: in Keras each row is one example, and the classes run along the "
+    "last axis (no transpose, unlike the course's columns)"
+)
+_OVERFLOW = (
+    "exponentials of large logits overflow: let Keras apply the softmax to the logits (its "
+    "from_logits option), stably"
+)
+
+
+def _log_softmax(z):
+    z = np.asarray(z, dtype=float)
+    top = z.max(axis=-1, keepdims=True)
+    return z - top - np.log(np.exp(z - top).sum(axis=-1, keepdims=True))
+
+
+def _loss_mistakes(logits, labels) -> tuple:
+    """What the common mistakes give for the total, each with its hint."""
+    with np.errstate(all="ignore"):
+        as_probabilities = np.clip(logits / logits.sum(axis=1, keepdims=True), 1e-7, 1 - 1e-7)
+        mistakes = [
+            (float(-(labels * np.log(as_probabilities)).sum()), _PROBABILITIES),
+            (float(-(logits * _log_softmax(labels)).sum()), _SWAPPED),
+        ]
+        if logits.shape[0] > 1:
+            mistakes.append((float(-(labels.T * _log_softmax(logits.T)).sum()), _TRANSPOSED))
+    return tuple((wrong, why) for wrong, why in mistakes if math.isfinite(wrong))
+
+
 def _total_loss_case(rng, name, m, n_classes, scale, hint, *, hidden=False):
     """A case of compute_total_loss on logits drawn from ``rng``: the value (a hidden case's
     from the reference) and its gradient to the logits."""
@@ -158,13 +265,16 @@ def _total_loss_case(rng, name, m, n_classes, scale, hint, *, hidden=False):
     if hidden:
         expected = float(ref.compute_total_loss(*args))
 
+    mistakes = _loss_mistakes(logits.astype(float), labels.astype(float))
+
     def verify(result, observation):
         value = tensor_scalar(result, "the total loss as a scalar tensor")
         if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-4):
-            mean = " (this is the mean; the sum is m times it)" * math.isclose(
-                value * m, expected, rel_tol=1e-5
+            hint = _MEAN if m > 1 and math.isclose(value * m, expected, rel_tol=1e-5) else None
+            hint = hint or next(
+                (why for wrong, why in mistakes if math.isclose(value, wrong, rel_tol=1e-4)), None
             )
-            raise Mismatch(f"{expected:.6g}", f"{value:.6g}{mean}")
+            raise Mismatch(f"{expected:.6g}", f"{value:.6g}", hint)
         if observation.probe_error:
             error = observation.probe_error
             raise Mismatch("a loss the tape can differentiate", describe_error(error))
@@ -191,40 +301,47 @@ def compute_total_loss_cases() -> CaseTable:
             3,
             4,
             1.0,
-            "keras.losses.categorical_crossentropy(labels, logits, from_logits=True) gives one "
-            "loss per example (row); add them with tf.reduce_sum",
+            "the total is the sum over the batch of each example's cross-entropy, computed from "
+            "its logits",
         ),
-        case(
-            "a batch of 29 digits: the sum, not the mean",
-            29,
-            10,
-            2.0,
-            "tf.reduce_sum, not tf.reduce_mean: the epoch cost divides the sum of totals by m",
-        ),
-        case(
-            "large logits (up to ~300) stay finite",
-            6,
-            10,
-            100.0,
-            "let Keras apply the softmax (from_logits=True); exp of large logits overflows",
-        ),
+        case("a batch of 29 digits: the sum, not the mean", 29, 10, 2.0, _MEAN),
+        case("large logits (up to ~300) stay finite", 6, 10, 100.0, _OVERFLOW),
         case(
             "a batch of one example",
             1,
             10,
             1.0,
-            "labels first, then logits; one row per example (no transpose in the Keras layout)",
+            "one row per example, labels first and logits second",
         ),
     ]
     return CaseTable(
-        "compute_total_loss", tuple(cases), ("logits", "labels"), ref.compute_total_loss
+        "compute_total_loss",
+        tuple(cases),
+        ("logits", "labels"),
+        ref.compute_total_loss,
+        ladder=LOSS_LADDER,
     )
+
+
+LOSS_LADDER = (
+    Rung(
+        "the idea",
+        "Keras computes the per-example losses for you, from the logits; all that is left is "
+        "to add them up over the batch.",
+    ),
+    Rung(
+        "the tools",
+        "keras.losses.categorical_crossentropy(labels, logits, from_logits=True) gives one "
+        "loss per row; tf.reduce_sum adds them.",
+    ),
+    Rung("the code shape", "total = tf.reduce_sum(...)\nreturn total"),
+)
 
 
 def compute_total_loss_hidden_cases(rng) -> list:
     """A batch of logits and labels drawn from ``rng``."""
     m, scale = int(rng.integers(1, 13)), float(rng.uniform(0.5, 5))
-    hint = "the sum over the batch of the cross-entropy from logits, for any batch size"
+    hint = "the sum over the batch of each example's cross-entropy from its logits, any batch size"
     return [_total_loss_case(rng, "a random batch", m, ref.N_CLASSES, scale, hint, hidden=True)]
 
 
@@ -284,16 +401,29 @@ def _largest_difference(observed, expected) -> tuple:
 TRAIN_STEP_ERRORS = (
     (
         r"must have the same dtype|expected to be a (float|double) tensor|cannot compute \w*Div",
-        "tf.shape(x)[0] is an int32 tensor and total a float32 one, and TensorFlow does not "
-        "mix them: divide by tf.cast(tf.shape(x)[0], total.dtype) (or by x.shape[0], a Python "
-        "int)",
+        "the batch size read from the data's shape is an int32 tensor and the total a float32 "
+        "one, and TensorFlow does not mix them: convert the batch size to the total's dtype "
+        "first (or use the static shape, a Python int)",
     ),
     (
         r"No gradients provided",
         "the tape found no path from what you differentiated to the weights: it records only "
-        "what runs inside `with tf.GradientTape() as tape:`, so compute total / batch size "
-        "inside that block too, then tape.gradient(that mean, model.trainable_variables)",
+        "what runs inside its with block, so divide the total by the batch size inside that "
+        "block too, and differentiate that mean",
     ),
+)
+_INFERENCE_MODE = (
+    "your loss is the one in inference mode: call the model in training mode, so that batch "
+    "norm uses the batch's statistics (and updates its moving averages)"
+)
+_STEP_ON_TOTAL = (
+    "this is the step of the total: the gradient must be the mean loss's, the total divided by "
+    "the batch size, as model.fit does"
+)
+_RETURN_TOTAL = "you returned the batch's mean loss: return its total, the sum"
+_NOT_APPLIED = (
+    "your weights did not move: apply the gradients to the trainable variables with the "
+    "optimizer you are given"
 )
 
 
@@ -319,32 +449,36 @@ def _train_step_case(name, hidden_units, make_optimizer, m, seed, hint, *, hidde
         total = float(ref.train_step(reference, make_optimizer(), x, y))
         value = tensor_scalar(result, "the batch's total loss as a scalar tensor")
         if _largest_difference(trainable, before)[0] == 0:
-            raise Mismatch("the model's weights changed by one step", "the weights unchanged")
+            raise Mismatch(
+                "the model's weights changed by one step", "the weights unchanged", _NOT_APPLIED
+            )
         if not math.isclose(value, total, rel_tol=1e-5, abs_tol=1e-4):
-            why = ""
+            why = None
             if math.isclose(value * m, total, rel_tol=1e-5):
-                why = " (the batch's mean loss; return the total)"
+                why = _RETURN_TOTAL
             elif math.isclose(value, inference_total, rel_tol=1e-5):
-                why = " (the loss in inference mode: call the model with training=True)"
-            raise Mismatch(f"total loss {total:.6g}", f"{value:.6g}{why}")
+                why = _INFERENCE_MODE
+            raise Mismatch(f"total loss {total:.6g}", f"{value:.6g}", why)
         gap, path = _largest_difference(trainable, reference.trainable_variables)
         if gap > 1e-5:
             summed = _model_with_weights(hidden_units, seed)
             _step_on_total(summed, make_optimizer(), x, y)
             why = (
-                " (this is the step of the total: divide it by the batch size first)"
+                _STEP_ON_TOTAL
                 if _largest_difference(trainable, summed.trainable_variables)[0] <= 1e-5
-                else ""
+                else None
             )
             raise Mismatch(
                 "the weights after one step of the mean loss's gradient",
-                f"{path} off by up to {gap:.3g}{why}",
+                f"{path} off by up to {gap:.3g}",
+                why,
             )
         gap, path = _largest_difference(non_trainable, reference.non_trainable_variables)
         if gap > 1e-5:
             raise Mismatch(
                 "batch norm's moving statistics updated once (training=True)",
                 f"{path} off by up to {gap:.3g}",
+                _INFERENCE_MODE,
             )
 
     return Case(
@@ -371,10 +505,8 @@ def train_step_cases() -> CaseTable:
             lambda: keras.optimizers.Adam(learning_rate=0.01),
             8,
             1,
-            "inside `with tf.GradientTape() as tape:` compute logits = model(x, training=True), "
-            "total = compute_total_loss(logits, y) and the mean loss = total / batch size; "
-            "after the block, tape.gradient(mean loss, model.trainable_variables), "
-            "optimizer.apply_gradients, return total",
+            "one step: the model in training mode and the loss inside the tape, the gradient of "
+            "the mean loss, one update by the optimizer given; return the batch's total",
         ),
         case(
             "one plain SGD step (learning rate 0.1): the gradient of the mean loss",
@@ -382,8 +514,7 @@ def train_step_cases() -> CaseTable:
             lambda: keras.optimizers.SGD(learning_rate=0.1),
             8,
             2,
-            "differentiate the mean, total / batch size (computed inside the tape's block), as "
-            "model.fit does; use the optimizer you are given",
+            "use the optimizer you are given (a new one starts from scratch, with its own rate)",
         ),
         case(
             "a smaller last batch of 5, two hidden layers",
@@ -391,8 +522,8 @@ def train_step_cases() -> CaseTable:
             lambda: keras.optimizers.Adam(learning_rate=0.01),
             5,
             3,
-            "take the batch size from the data (x.shape[0], or tf.shape(x)[0] cast to float), "
-            "not a fixed 32 or 64",
+            "take the batch size from the data, not a fixed number: the last batch of an epoch "
+            "is often smaller",
         ),
     ]
     return CaseTable(
@@ -401,7 +532,34 @@ def train_step_cases() -> CaseTable:
         ("model", "optimizer", "x", "y"),
         ref.train_step,
         uses={"compute_total_loss": ref.compute_total_loss},
+        ladder=STEP_LADDER,
     )
+
+
+STEP_LADDER = (
+    Rung(
+        "the idea",
+        "Everything the gradient depends on has to happen inside the tape's with block, the "
+        "division by the batch size included: the tape differentiates only what it recorded.",
+    ),
+    Rung(
+        "the tools",
+        "model(x, training=True), your compute_total_loss, tape.gradient(mean, "
+        "model.trainable_variables), optimizer.apply_gradients(zip(gradients, "
+        "model.trainable_variables)). tf.shape(x)[0] is an int32 tensor and the total a float32 "
+        "one: tf.cast(tf.shape(x)[0], total.dtype) first.",
+    ),
+    Rung(
+        "the code shape",
+        "with tf.GradientTape() as tape:\n"
+        "    logits = ...\n"
+        "    total = ...\n"
+        "    mean = total / tf.cast(tf.shape(x)[0], total.dtype)\n"
+        "gradients = tape.gradient(..., model.trainable_variables)\n"
+        "optimizer.apply_gradients(zip(gradients, model.trainable_variables))\n"
+        "return total",
+    ),
+)
 
 
 def train_step_hidden_cases(rng) -> list:
@@ -417,8 +575,8 @@ def train_step_hidden_cases(rng) -> list:
             lambda: kind(learning_rate=rate),
             int(rng.integers(3, 11)),
             int(rng.integers(2**31)),
-            "one step of the optimizer given on the mean loss's gradient (training=True), "
-            "for any model and batch size; return the total",
+            "one step of the optimizer given on the mean loss's gradient, in training mode, for "
+            "any model and batch size; return the total",
             hidden=True,
         )
     ]

@@ -1,11 +1,14 @@
 """Checks for notebook 08: the search space asked of an Optuna trial."""
 
+import dataclasses
 import math
 
 from helpers import tuning as ref_tuning
 from helpers.checks.cases import Case, CaseTable, Mismatch, short
 from helpers.checks.driver import run_cases
+from helpers.checks.hints import Rung
 from helpers.checks.probes import AskedTrial, FixedTrial
+from helpers.checks.verifiers import NO_RETURN
 
 NAMES = ("learning_rate", "beta1", "hidden_units", "batch_size")
 TRIAL_PARAMETERS = "learning_rate, one_minus_beta1, hidden_units, log2_batch_size"
@@ -13,11 +16,23 @@ TRIAL_PARAMETERS = "learning_rate, one_minus_beta1, hidden_units, log2_batch_siz
 
 def _configuration(result) -> dict:
     if result is None:
-        raise Mismatch("a dict of the four hyperparameters", "None (is a `return` missing?)")
+        raise Mismatch("a dict of the four hyperparameters", "None", NO_RETURN)
     if not isinstance(result, dict) or set(result) != set(NAMES):
         got = sorted(result) if isinstance(result, dict) else short(result)
-        raise Mismatch(f"a dict with exactly the keys {list(NAMES)}", f"{got}")
+        raise Mismatch(
+            f"a dict with exactly the keys {list(NAMES)}",
+            f"{got}",
+            "return a dict whose keys are the four hyperparameters' names, as listed",
+        )
     return result
+
+
+_HINTS = {
+    "beta1": "β1 is one minus the trial's one_minus_beta1: convert it before returning it",
+    ("batch_size", False): "batch_size is 2 to the power of the trial's log2_batch_size",
+    ("batch_size", True): "batch_size must be an int (a power of 2), not a float",
+    ("hidden_units", False): "return the hidden_units the trial gives, unchanged",
+}
 
 
 def _values(expected: dict):
@@ -27,9 +42,13 @@ def _values(expected: dict):
             value = result[name]
             if isinstance(want, int):
                 if isinstance(value, bool) or not isinstance(value, int) or value != want:
-                    raise Mismatch(f"{name} = {want} (an int)", f"{name} = {short(value)}")
+                    raise Mismatch(
+                        f"{name} = {want} (an int)",
+                        f"{name} = {short(value)}",
+                        _HINTS.get((name, isinstance(value, float) and value == want)),
+                    )
             elif not isinstance(value, int | float) or not math.isclose(value, want, rel_tol=1e-9):
-                raise Mismatch(f"{name} = {want:g}", f"{name} = {short(value)}")
+                raise Mismatch(f"{name} = {want:g}", f"{name} = {short(value)}", _HINTS.get(name))
 
     return verify
 
@@ -63,13 +82,25 @@ def _distributions():
             raise Mismatch("the trial's questions", short(reported)) from None
         if set(asked_for) != set(expected):
             raise Mismatch(
-                f"the trial asked for {sorted(expected)}", f"it asked for {sorted(asked_for)}"
+                f"the trial asked for {sorted(expected)}",
+                f"it asked for {sorted(asked_for)}",
+                _NAMES_HINT,
             )
         for name, want in expected.items():
-            if asked_for[name] != want:
-                raise Mismatch(f"{name}: {describe(want)}", f"{name}: {describe(asked_for[name])}")
+            got = asked_for[name]
+            if got != want:
+                if type(got) is type(want) and (got.low, got.high) == (want.low, want.high):
+                    hint = f"search {name} on a log scale: each factor of 10 as likely"
+                else:
+                    hint = f"the range of {name} is [{want.low:g}, {want.high:g}], as stated"
+                raise Mismatch(f"{name}: {describe(want)}", f"{name}: {describe(got)}", hint)
 
     return verify
+
+
+_NAMES_HINT = (
+    f"ask the trial for exactly these names: {TRIAL_PARAMETERS} (a study compares trials by name)"
+)
 
 
 def suggest_hyperparameters_cases() -> CaseTable:
@@ -89,8 +120,8 @@ def suggest_hyperparameters_cases() -> CaseTable:
                 ),
             ),
             _values({"learning_rate": 0.01, "beta1": 0.99, "hidden_units": 100, "batch_size": 32}),
-            f"ask the trial for {TRIAL_PARAMETERS} (these names), then return β1 = 1 − "
-            "one_minus_beta1 and batch_size = 2 ** log2_batch_size",
+            f"ask the trial for {TRIAL_PARAMETERS}, then convert: β1 is one minus the second, "
+            "the batch size 2 to the power of the fourth",
         ),
         Case(
             "another FixedTrial",
@@ -111,15 +142,45 @@ def suggest_hyperparameters_cases() -> CaseTable:
             "the ranges and scales asked of a real trial",
             (AskedTrial(seed=0),),
             _distributions(),
-            "suggest_float(..., log=True) for learning_rate in [1e-4, 1e-1] and one_minus_beta1 "
-            "in [1e-3, 1e-1]; suggest_int(..., log=True) for hidden_units in [16, 256]; "
-            "suggest_int for log2_batch_size in [4, 7]",
+            "the learning rate in [1e-4, 1e-1] and 1 − β1 in [1e-3, 1e-1] as floats on a log "
+            "scale, hidden_units in [16, 256] as an int on a log scale, log2_batch_size in "
+            "[4, 7] as an int",
             probe="distributions",
         ),
     ]
+    unknown = ((r"The value of the parameter '.*' is not found", _NAMES_HINT),)
+    cases = [dataclasses.replace(c, error_hints=unknown) for c in cases]
     return CaseTable(
-        "suggest_hyperparameters", tuple(cases), ("trial",), ref_tuning.suggest_hyperparameters
+        "suggest_hyperparameters",
+        tuple(cases),
+        ("trial",),
+        ref_tuning.suggest_hyperparameters,
+        ladder=SUGGEST_LADDER,
     )
+
+
+SUGGEST_LADDER = (
+    Rung(
+        "the idea",
+        "Ask the trial for each hyperparameter on the scale where it matters (section 2's "
+        "rule: a log scale for rates and for 1 − β1, powers of 2 for the batch size), then "
+        "convert what it answers into the four values the training code needs.",
+    ),
+    Rung(
+        "the tools",
+        "trial.suggest_float(name, low, high, log=True) and trial.suggest_int(name, low, high, "
+        "log=True) (without log for log2_batch_size); β1 = 1 − one_minus_beta1; "
+        "batch_size = 2 ** log2_batch_size.",
+    ),
+    Rung(
+        "the code shape",
+        'learning_rate = trial.suggest_float("learning_rate", ..., ..., log=True)\n'
+        'one_minus_beta1 = trial.suggest_float("one_minus_beta1", ..., ..., log=True)\n'
+        'hidden_units = trial.suggest_int("hidden_units", ..., ..., log=True)\n'
+        'log2_batch_size = trial.suggest_int("log2_batch_size", ..., ...)\n'
+        'return {"learning_rate": ..., "beta1": ..., "hidden_units": ..., "batch_size": ...}',
+    ),
+)
 
 
 def suggest_hyperparameters_hidden_cases(rng) -> list:
@@ -138,8 +199,8 @@ def suggest_hyperparameters_hidden_cases(rng) -> list:
             "a FixedTrial with random values",
             (_fixed_trial(params),),
             _values(expected),
-            "return what the trial answers, converted: β1 = 1 − one_minus_beta1, batch_size = "
-            "2 ** log2_batch_size",
+            "return what the trial answers, converted: β1 is one minus one_minus_beta1, the batch "
+            "size 2 to the power of log2_batch_size",
             hidden=True,
         )
     ]

@@ -7,7 +7,8 @@ A cell's kind comes from its metadata, never from its text:
 - ``check``: a code cell nbgrader grades (``grade: true``, not a solution): ``check_<name>(name)``.
 - ``setup``: a code cell marked ``metadata.course.setup``: the only cells, besides the exercise
   cells, that the grader runs (opt-in: a new cell is never run when grading by accident).
-- ``notes``: a speaker-notes cell made by ``slides annotate`` (``metadata.course.notes_for``).
+- ``notes``: a speaker-notes cell made by ``slides annotate`` (``metadata.course.notes_for``, the
+  section's heading; ``notes_digest``, the digest of the text the tool wrote into it).
 - ``progress``: the closing cells ``release`` adds to a student copy (``metadata.course.progress``).
 - ``demo``: any other code cell: a demonstration, run in the lesson, never when grading.
 - ``text``: any other markdown or raw cell.
@@ -20,6 +21,8 @@ import re
 
 COURSE_KEY = "course"  # metadata.course: this project's own marks
 KINDS = ("exercise", "check", "setup", "notes", "progress", "demo", "text")
+NOTES_FOR = "notes_for"  # metadata.course.<this>: the heading a notes cell belongs to
+NOTES_DIGEST = "notes_digest"  # metadata.course.<this>: digest of the text the tool wrote
 GRADE_ID = re.compile(r"[a-zA-Z0-9_\-]{1,100}")  # nbgrader's pattern (non-empty here)
 
 
@@ -69,7 +72,39 @@ def is_setup(cell) -> bool:
 
 def is_notes(cell) -> bool:
     """A speaker-notes cell made by ``slides annotate``."""
-    return cell_type(cell) == "markdown" and "notes_for" in course(cell)
+    return cell_type(cell) == "markdown" and NOTES_FOR in course(cell)
+
+
+def notes_for(cell) -> str | None:
+    """The heading of the section a notes cell belongs to, or None for any other cell."""
+    value = course(cell).get(NOTES_FOR) if is_notes(cell) else None
+    return value if isinstance(value, str) else None
+
+
+def notes_digest(cell) -> str | None:
+    """The digest ``slides annotate`` recorded of the text it wrote into a notes cell."""
+    value = course(cell).get(NOTES_DIGEST)
+    return value if isinstance(value, str) else None
+
+
+def tags(cell) -> list:
+    """The cell's tags (``metadata.tags``), the strings among them."""
+    value = _metadata(cell).get("tags")
+    return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
+
+
+def slide_type(cell) -> str | None:
+    """The cell's ``metadata.slideshow.slide_type``, or None."""
+    slideshow = _metadata(cell).get("slideshow")
+    value = slideshow.get("slide_type") if isinstance(slideshow, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def recorded_slide_type(cell) -> str | None:
+    """The slide type ``slides annotate`` last gave the cell (``metadata.course.slide_type``):
+    a slide type that differs from it was set by a person."""
+    value = course(cell).get("slide_type")
+    return value if isinstance(value, str) else None
 
 
 def is_progress(cell) -> bool:

@@ -1,26 +1,41 @@
-"""Static HTML of the notebooks with their stored outputs, to show the week without a kernel.
+"""Static HTML of the notebooks with their stored outputs, pages to read the week without a kernel.
 
 ``make html`` runs ``python -m helpers.course.html_export --out build/html notebooks/*.ipynb``:
 one page per notebook (nbconvert's ``lab`` template, pictures embedded) and an ``index.html``
 listing them. Links from one notebook to another are rewritten from ``.ipynb`` to ``.html`` so
 they work between the pages; anchors are kept (nbconvert and JupyterLab name headings alike).
 
-The pages work with no network: MathJax (formulas), require.js and the widgets' HTML manager
-(the stored widgets, such as the quiz's questions) are copied from npm packages into
-``<out>/_static/`` (``make web-assets`` installs them; :mod:`helpers.course.web_assets`).
-An explorer's output carries a static picture beside the widget view; the pages show that
-picture (a stored widget cannot redraw without a kernel). Every image has alternative text.
+Pages are for an audience (``--audience``, ``make html AUDIENCE=instructor``):
+
+- ``student`` (the default): each page is made from the notebook's student copy
+  (:func:`helpers.course.release.student_version`, in memory: nothing is written next to a
+  person's ``student/`` folder), so it holds no solution, no solution marker and no check's
+  output; the outputs of every other cell are the instructor notebook's stored ones.
+- ``instructor``: the notebooks as they are, solutions included.
+
+Either way a page opens with a table of contents, reads in a column of about 75 characters,
+and leaves out the set-up cells, the In/Out prompts and the speaker notes. Widgets need a
+kernel: an explorer shows its stored picture and says it runs in JupyterLab, the quiz shows its
+questions with each answer and explanation in a ``<details>`` box, any other widget says where
+it runs. Every image has alternative text.
+
+The pages work with no network: MathJax (formulas) is copied from its npm package into
+``<out>/_static/`` (``make web-assets`` installs it; :mod:`helpers.course.web_assets`).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import html
 import os
 import re
 import sys
 from pathlib import Path
 
+import nbformat
+
+from helpers.course import cells
 from helpers.course.notebook_io import read_notebook, write_text_atomically
 
 TEMPLATE = "lab"
@@ -43,18 +58,103 @@ def rewrite_links(nb, names, suffix: str = ".html"):
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+AUDIENCES = ("student", "instructor")
+NEEDS_KERNEL = {
+    "explorer": "Runs in JupyterLab: open the notebook there to move the controls. "
+    "This is the picture they start from.",
+    "widget": "Runs in JupyterLab: open the notebook there to use it.",
+}
 
 
-def prefer_static_pictures(nb):
-    """Drop the widget view from outputs that also carry a picture (explorers; in place).
+def _note_output(kind: str) -> dict:
+    text = NEEDS_KERNEL[kind]
+    return nbformat.v4.new_output(
+        "display_data",
+        data={
+            "text/html": f'<p class="course-needs-kernel">{html.escape(text)}</p>',
+            "text/plain": text,
+        },
+    )
 
-    Without a kernel a stored explorer cannot redraw, and its picture is what a reader needs.
+
+def _shown_question(source: str, ids) -> str | None:
+    """The quiz question id of a cell that is ``<quiz>.show("<id>")``, else None."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        return None
+    call = tree.body[0].value
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "show"
+        and len(call.args) == 1
+        and isinstance(call.args[0], ast.Constant)
+        and call.args[0].value in ids
+    ):
+        return call.args[0].value
+    return None
+
+
+def _is_progress_bar(nb, model_id) -> bool:
+    """Whether the stored widget ``model_id`` is a progress bar (tqdm's: a box holding one)."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    models = state.get("state", {})
+    model = models.get(model_id, {})
+    names = [model.get("model_name")] + [
+        models.get(child.removeprefix("IPY_MODEL_"), {}).get("model_name")
+        for child in model.get("state", {}).get("children", [])
+    ]
+    return any(name in ("FloatProgressModel", "IntProgressModel") for name in names)
+
+
+def static_widgets(nb, *, quiz_answer: str = "details", suffix=None):
+    """Replace every stored widget by what a viewer without a kernel can show (in place).
+
+    An explorer (a widget stored with its picture) keeps the picture and says that it runs in
+    JupyterLab; a quiz question (``quiz.show("<id>")``) becomes its static form
+    (:func:`helpers.quiz.static_question_html`: ``quiz_answer`` ``"details"`` for a page,
+    ``"fragment"`` for a slide; ``suffix`` for its link); a finished progress bar goes; any
+    other widget says where it runs. The stored widget state goes too: no page loads the widget
+    manager for nothing.
     """
+    from helpers.quiz import load_quiz, static_question_html
+
+    questions = None
     for cell in nb.cells:
+        outputs = []
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            if WIDGET_VIEW in data and "image/png" in data:
-                del data[WIDGET_VIEW]
+            if WIDGET_VIEW not in data:
+                outputs.append(output)
+                continue
+            view = data.pop(WIDGET_VIEW)
+            if _is_progress_bar(nb, view.get("model_id")):
+                continue
+            if "image/png" in data:
+                outputs += [output, _note_output("explorer")]
+                continue
+            if questions is None and ".show(" in cell.source:
+                questions = {q.id: q for q in load_quiz()}
+            question_id = _shown_question(cell.source, questions or {})
+            if question_id is None:
+                outputs.append(_note_output("widget"))
+                continue
+            page = static_question_html(questions[question_id], answer=quiz_answer, suffix=suffix)
+            cell.metadata["transient"] = {"remove_source": True}  # the question stands alone
+            outputs.append(
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={"text/html": page, "text/plain": questions[question_id].question},
+                )
+            )
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+    nb.metadata.pop("widgets", None)
     return nb
 
 
@@ -90,9 +190,11 @@ def index_page(entries, what: str = "pages") -> str:
         "pages": "Every notebook of the week with the outputs it stores, as static pages: nothing "
         "here runs code. To run and change the code, open the notebooks in JupyterLab "
         "(<code>make lab</code>). The pages need no network connection.",
-        "slides": "Every notebook of the week as a slide deck with its stored outputs: arrow keys "
-        "move (down for a slide's details), <kbd>s</kbd> opens the speaker notes. To run the "
-        "code during a walkthrough, use the live slideshow in JupyterLab (README).",
+        "slides": "Every notebook of the week as a slide deck with its stored outputs. "
+        "<kbd>→</kbd>, <kbd>Space</kbd> or <kbd>PageDown</kbd> (a clicker) step through every "
+        "slide and fragment, <kbd>←</kbd> or <kbd>PageUp</kbd> go back, <kbd>S</kbd> opens the "
+        "speaker window, <kbd>F</kbd> full screen. To run the code during a walkthrough, open "
+        "the notebook in JupyterLab (<code>make lab</code>, <i>View → Presentation Mode</i>).",
     }
     heading = {"pages": "the notebooks", "slides": "the notebooks as slides"}
     items = "\n".join(
@@ -120,18 +222,22 @@ def index_page(entries, what: str = "pages") -> str:
 """
 
 
-def export_html(paths, out_dir, *, node_modules=None) -> list[Path]:
+def export_html(paths, out_dir, *, node_modules=None, audience: str = "student") -> list[Path]:
     """Write one HTML page per notebook in ``paths`` and ``index.html`` into ``out_dir``.
 
-    The scripts the pages load are copied from ``node_modules`` (default
-    ``build/web/node_modules``, see :mod:`helpers.course.web_assets`) into ``out_dir/_static``.
-    Returns the written files, index last. Raises ``TypeError``/``ValueError`` naming a bad
-    argument, ``FileNotFoundError`` for a missing notebook or package.
+    ``audience`` is ``"student"`` (pages from the student copies: no solutions) or
+    ``"instructor"`` (the notebooks as they are). The scripts the pages load are copied from
+    ``node_modules`` (default ``build/web/node_modules``, see :mod:`helpers.course.web_assets`)
+    into ``out_dir/_static``. Returns the written files, index last. Raises
+    ``TypeError``/``ValueError`` naming a bad argument, ``FileNotFoundError`` for a missing
+    notebook or package.
     """
     from nbconvert import HTMLExporter
 
     from helpers.course import web_assets
 
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
     paths = check_paths(paths)
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -140,16 +246,79 @@ def export_html(paths, out_dir, *, node_modules=None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     urls = web_assets.install(out_dir, node_modules=node_modules)
 
-    exporter = HTMLExporter(template_name=TEMPLATE, **web_assets.exporter_settings(urls))
-    return write_pages(
-        exporter, paths, out_dir, suffix=".html", what="pages", prepare=drop_speaker_notes
+    exporter = HTMLExporter(
+        template_name=TEMPLATE,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        **web_assets.exporter_settings(urls),
     )
 
+    def prepare(nb):
+        if audience == "student":
+            nb = student_page(nb)
+        return reading_view(nb)
 
-def drop_speaker_notes(nb):
-    """Remove the speaker-notes cells (slide type ``notes``): they are for the slides only."""
-    nb.cells = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") != "notes"]
+    return write_pages(exporter, paths, out_dir, suffix=".html", what="pages", prepare=prepare)
+
+
+def student_page(nb):
+    """The student copy of ``nb`` (``make student``'s release code) with the stored outputs
+    of every cell but the exercises and their checks; without the closing progress cells,
+    which need a kernel."""
+    from helpers.course.release import student_version
+
+    outputs = {
+        cell.get("id"): copy.deepcopy(cell.outputs)
+        for cell in nb.cells
+        if cell.cell_type == "code" and not cells.is_solution(cell) and not cells.is_check(cell)
+    }
+    student = student_version(nb)
+    student.metadata["widgets"] = copy.deepcopy(nb.metadata.get("widgets", {}))
+    student.cells = [c for c in student.cells if not cells.is_progress(c)]
+    for cell in student.cells:
+        if cell.cell_type == "code" and cell.get("id") in outputs:
+            cell.outputs = outputs[cell.get("id")]
+    return student
+
+
+def reading_view(nb):
+    """What a page shows of ``nb`` (in place; returns nb): no set-up cells, no speaker notes,
+    widgets in their static forms, and a table of contents after the title."""
+    from helpers.course.slides import is_setup_cell
+
+    nb.cells = [
+        c for i, c in enumerate(nb.cells) if not cells.is_notes(c) and not is_setup_cell(nb, i)
+    ]
+    static_widgets(nb, quiz_answer="details", suffix=".html")
+    if nb.cells:
+        nb.cells.insert(1, contents_cell(nb))
     return nb
+
+
+def contents_cell(nb):
+    """A markdown cell listing the notebook's sections (level-2 headings), each a link."""
+    from helpers.course.slides import heading_levels
+    from helpers.quiz import heading_anchor
+
+    items = [
+        f'<li><a href="#{html.escape(heading_anchor(text))}">{html.escape(_plain(text))}</a></li>'
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for level, text in heading_levels(cell.source)
+        if level == 2
+    ]
+    body = "\n".join(items)
+    cell = nbformat.v4.new_markdown_cell(
+        f'<nav class="course-contents" aria-label="Contents">\n<p><b>Contents</b></p>\n'
+        f"<ul>\n{body}\n</ul>\n</nav>"
+    )
+    cell.id = "course-contents"
+    return cell
+
+
+def _plain(heading: str) -> str:
+    """A heading's text without its Markdown code and emphasis marks."""
+    return re.sub(r"[`*]", "", heading)
 
 
 def write_pages(
@@ -162,7 +331,7 @@ def write_pages(
     names = {p.stem for p in paths}
     written, entries = [], []
     for path in sorted(paths):
-        nb = prefer_static_pictures(rewrite_links(read_notebook(path), names, suffix))
+        nb = rewrite_links(read_notebook(path), names, suffix)
         if prepare is not None:
             nb = prepare(nb)
         title = notebook_title(nb, path.stem)
@@ -181,8 +350,20 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("build/html"), help="output folder")
     parser.add_argument("--node-modules", type=Path, default=None, help="npm packages folder")
+    parser.add_argument(
+        "--audience",
+        choices=AUDIENCES,
+        default="student",
+        help="student: pages from the student copies, no solutions (default); instructor: all",
+    )
     args = parser.parse_args(argv)
-    return report_pages(export_html, args.notebooks, args.out, node_modules=args.node_modules)
+    return report_pages(
+        export_html,
+        args.notebooks,
+        args.out,
+        node_modules=args.node_modules,
+        audience=args.audience,
+    )
 
 
 def report_pages(write, *args, **kwargs) -> int:

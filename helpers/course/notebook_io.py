@@ -36,12 +36,21 @@ def write_atomically(nb: nbformat.NotebookNode, path) -> None:
 
 def write_text_atomically(text: str, path) -> None:
     """Write ``text`` (UTF-8) to ``path`` the same way: a temporary file, then one rename."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    write_bytes_atomically(text.encode("utf-8"), path)
+
+
+def write_bytes_atomically(data: bytes, path) -> None:
+    """Write ``data`` to ``path`` through a temporary file and one rename (a PDF, a page)."""
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; keep what a plain write would give
         os.replace(tmp, path)
     except BaseException:

@@ -7,7 +7,10 @@ the relative URLs nbconvert is given, so pages and decks work with no network:
 
 - MathJax 2.7 (the version nbconvert's templates configure) typesets the formulas;
 - require.js and the widgets' HTML manager draw stored widget state (the quiz's questions);
-- reveal.js runs the slides, jQuery makes their tall slides scroll.
+- reveal.js runs the slides;
+- the course's own ``static/deck.js`` lays each deck out (one row of slides, each fitting the
+  screen) and starts reveal.js; ``static/deck.css`` and ``static/page.css`` style decks and
+  pages.
 
 :func:`exporter_settings` gives an nbconvert exporter those URLs and templates that (a) give
 every image its alternative text from the output's metadata (``image/png`` → ``alt``) and (b)
@@ -41,99 +44,58 @@ _WIDGETS = ("@jupyter-widgets/html-manager", ["dist"])
 # Source maps, and the widget manager's builds the pages do not load (embed-amd.js is).
 _SKIP = ("*.map", "*.md", "embed.js", "libembed-amd.js")
 _REVEAL = ("reveal.js", ["dist/reveal.js", "dist/reveal.css", "dist/theme", "plugin/notes"])
+# The course's own scripts and styles (helpers/course/static), copied beside the npm packages'.
+COURSE_FILES = Path(__file__).parent / "static"
+_COURSE_DECK = ["deck.js", "deck.css"]
+_COURSE_PAGE = ["page.css"]
 
-# Alternative text on every image, from the output's metadata; the rest as nbconvert has it.
+# Alternative text on every image, from the output's metadata, and the sizes of the figure's
+# smallest text (helpers.plotting.figure_text_px) for the browser test; the rest as nbconvert has.
 _ALT_BLOCK = """
 {% block data_png scoped %}
 {%- set alt = output | get_metadata('alt', 'image/png') -%}
-{%- if alt -%}
-{{ super() | replace('<img ', '<img alt="' ~ (alt | escape_html) ~ '" ', 1) }}
-{%- else -%}
-{{ super() }}
+{%- set text_px = output | get_metadata('text_px', 'image/png') -%}
+{%- set attributes = ('alt="' ~ (alt | escape_html) ~ '" ') if alt else '' -%}
+{%- if text_px -%}
+{%- set attributes = attributes ~ "data-text-px='" ~ (text_px | json_dumps | escape_html) ~ "' " -%}
 {%- endif -%}
+{{ super() | replace('<img ', '<img ' ~ attributes, 1) }}
 {% endblock data_png %}
 """
-# The deck's start-up script, in place of nbconvert's (which also needed jQuery): reveal.js with
-# the notes plugin, and after every slide change MathJax redraws the slide shown and *then* a
-# slide taller than the deck's height gets exactly that height and scrolls. (nbconvert's script
-# makes a slide scroll only on a slide change, so never the one a deck opens on, measures it
-# before MathJax has redrawn it, and compares it with the window, not the scaled slide: tall
-# slides ran off the bottom.)
-_DECK_SCRIPT = """
+# The deck's start-up script, in place of nbconvert's (which also needed jQuery, stepped through
+# two levels of slides and let tall slides scroll): _static/course/deck.js lays the slides out in
+# one row, splits those taller than the deck, then starts reveal.js; deck.css sets the sizes.
+_DECK_BLOCKS = """
 {% block html_head_js_jquery %}{% endblock html_head_js_jquery %}
 {% block html_head_css %}
-<style>
-/* On a slide: no In/Out prompts and 14px code (a 100-character line, the project's limit, then
-   fits the 960px slide), code that is still too wide scrolls sideways instead of being cut off,
-   and printed output keeps its columns (nbconvert's style wraps it anywhere, even inside a
-   number). */
-.reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
-.reveal .jp-InputArea-editor pre, .reveal .jp-OutputArea-output pre { font-size: 14px !important; }
-.reveal .jp-InputArea-editor { overflow-x: auto; }
-.reveal .jp-InputArea-editor pre { box-sizing: border-box; }  /* its padding overflowed 11px */
-.reveal .jp-OutputArea-output pre { white-space: pre; word-break: normal; overflow-x: auto; }
-</style>
+<link rel="stylesheet" href="STATIC/course/deck.css">
 {% endblock html_head_css %}
 {% block footer_js %}
+<script src="STATIC/course/deck.js"></script>
 <script>
-require(
-  {waitSeconds: 15},
-  ["{{ resources.reveal.url_prefix }}/dist/reveal.js",
-   "{{ resources.reveal.url_prefix }}/plugin/notes/notes.js"],
-  function (Reveal, RevealNotes) {
-    Reveal.initialize({
-      controls: true,
-      progress: true,
-      history: true,
-      transition: "{{ resources.reveal.transition }}",
-      slideNumber: "{{ resources.reveal.number }}",
-      plugins: [RevealNotes],
-      width: {{ resources.reveal.width | default('960', true) }},
-      height: {{ resources.reveal.height | default('700', true) }},
-    });
-    function fitTallSlide() {
-      var slide = Reveal.getCurrentSlide(), height = Reveal.getConfig().height;
-      if (!slide) return;
-      slide.style.height = "";
-      slide.style.overflowY = "";
-      if (slide.scrollHeight > height) {
-        slide.style.height = height + "px";
-        slide.style.overflowY = "auto";
-      }
-      Reveal.layout();  // centre it again: a slide of the deck's height starts at the top
-    }
-    function redraw() {
-      var slide = Reveal.getCurrentSlide();
-      if (window.MathJax && MathJax.Hub) {
-        MathJax.Hub.Queue(["Rerender", MathJax.Hub, slide], fitTallSlide);
-      } else {
-        fitTallSlide();
-      }
-    }
-    Reveal.on("ready", redraw);
-    Reveal.on("slidechanged", redraw);
-    // reveal.js does not scroll to a fragment it shows: an exercise's solution, below a long
-    // task, appeared under the bottom edge. Bring it up to the top of the slide.
-    Reveal.on("fragmentshown", function (event) {
-      var slide = Reveal.getCurrentSlide();
-      var box = slide.getBoundingClientRect(), shown = event.fragment.getBoundingClientRect();
-      if (shown.bottom > box.bottom || shown.top < box.top) {
-        slide.scrollTop += (shown.top - box.top) / Reveal.getScale();
-      }
-    });
-  }
-);
+courseDeck.start({
+  reveal: "{{ resources.reveal.url_prefix }}/dist/reveal.js",
+  notes: "{{ resources.reveal.url_prefix }}/plugin/notes/notes.js",
+  transition: "{{ resources.reveal.transition }}",
+  slideNumber: "{{ resources.reveal.number }}",
+});
 </script>
 {% endblock footer_js %}
-"""
+""".replace("STATIC", STATIC)
+_PAGE_BLOCKS = """
+{% block html_head_css %}
+<link rel="stylesheet" href="STATIC/course/page.css">
+{% endblock html_head_css %}
+""".replace("STATIC", STATIC)
 TEMPLATES = {
     "course_lab.html.j2": "{%- extends 'lab/index.html.j2' -%}\n"
     + _ALT_BLOCK
-    + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n",
+    + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n"
+    + _PAGE_BLOCKS,
     "course_reveal.html.j2": "{%- extends 'reveal/index.html.j2' -%}\n"
     + _ALT_BLOCK
     + "{% block html_head_js_mermaidjs %}{% endblock html_head_js_mermaidjs %}\n"
-    + _DECK_SCRIPT,
+    + _DECK_BLOCKS,
 }
 
 
@@ -172,6 +134,8 @@ def install(out_dir, *, node_modules=None, reveal: bool = False) -> dict:
                     "into build/web) or pass node_modules"
                 )
             _copy(source, static / package / part)
+    for name in _COURSE_DECK if reveal else _COURSE_PAGE:
+        _copy(COURSE_FILES / name, static / "course" / name)
     urls = {
         "mathjax": f"{STATIC}/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
         "require": f"{STATIC}/requirejs/require.js",
