@@ -113,7 +113,8 @@ def test_the_wheel_carries_everything_and_runs_the_lessons_outside_the_checkout(
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "helpers").rglob("*.py")}
     sources |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "helpers/course/static").iterdir()}
     assert sources <= in_wheel, f"missing from the wheel: {sorted(sources - in_wheel)}"
-    for name in ("digits.csv.gz", "quiz.yaml", "tuning_table.csv.gz", "README.md"):
+    shipped_tables = ("tuning_table.csv.gz", "model_comparison.csv.gz")
+    for name in ("digits.csv.gz", "quiz.yaml", *shipped_tables, "README.md"):
         shipped = f"helpers/shipped_data/{name}"
         assert zipfile.ZipFile(wheel).read(shipped) == (ROOT / "data" / name).read_bytes()
 
