@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -266,8 +267,24 @@ def _tpe(table, n_trials, rng, observe):
     return [t.value for t in study.trials]
 
 
-def replay(strategy: str, table: TuningTable, n_trials: int, n_replays: int, seed: int = 0):
-    """Return the best-so-far dev accuracy of ``n_replays`` replays of ``strategy`` on ``table``.
+class Replays(NamedTuple):
+    """Replays of one strategy, two ways to score each after every trial.
+
+    ``best_seen[r, n]`` is the best single-seed dev accuracy replay ``r`` has *seen* after
+    ``n + 1`` trials; ``chosen[r, n]`` is the mean over the table's seeds of the configuration it
+    would *choose* then (the one with the best seen score; of equal scores, the first seen).
+    ``best_seen`` rewards a lucky seed, ``chosen`` measures what the search found: the gap
+    between them is the winner's curse. Both are arrays of shape ``(n_replays, n_trials)``.
+    """
+
+    best_seen: np.ndarray
+    chosen: np.ndarray
+
+
+def replay_choices(
+    strategy: str, table: TuningTable, n_trials: int, n_replays: int, seed: int = 0
+) -> Replays:
+    """Replay ``strategy`` ``n_replays`` times on ``table``; score each by what it saw and chose.
 
     Each trial of a replay looks up one grid point and one of its training seeds, drawn at
     random, so a replay sees the noise a real search would see.
@@ -283,8 +300,7 @@ def replay(strategy: str, table: TuningTable, n_trials: int, n_replays: int, see
         seed: seeds the ``numpy.random.Generator`` every replay draws from.
 
     Returns:
-        Array of shape ``(n_replays, n_trials)``: entry ``[r, n]`` is the best dev accuracy
-        replay ``r`` has seen after ``n + 1`` trials.
+        :class:`Replays`, each array of shape ``(n_replays, n_trials)``.
     """
     run = {"grid": _grid, "random": _random, "coarse to fine": _coarse_to_fine, "TPE": _tpe}
     if strategy not in run:
@@ -296,12 +312,29 @@ def replay(strategy: str, table: TuningTable, n_trials: int, n_replays: int, see
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     rng = np.random.default_rng(seed)
     n_seeds = table.accuracy.shape[-1]
+    mean = table.accuracy.mean(axis=-1)
+    seen, chosen = [], []
+    for _ in range(n_replays):
+        tried = []
 
-    def observe(index):
-        return float(table.accuracy[(*index, rng.integers(n_seeds))])
+        def observe(index, tried=tried):
+            tried.append(tuple(index))
+            return float(table.accuracy[(*index, rng.integers(n_seeds))])
 
-    curves = [run[strategy](table, n_trials, rng, observe) for _ in range(n_replays)]
-    return np.maximum.accumulate(np.array(curves), axis=1)
+        scores = np.array(run[strategy](table, n_trials, rng, observe))
+        best_seen = np.maximum.accumulate(scores)
+        # the first trial to reach each best-so-far score is the one a person would keep
+        leader = [int(np.argmax(scores[: n + 1])) for n in range(len(scores))]
+        seen.append(best_seen)
+        chosen.append([mean[tried[k]] for k in leader])
+    return Replays(best_seen=np.array(seen), chosen=np.array(chosen))
+
+
+def replay(strategy: str, table: TuningTable, n_trials: int, n_replays: int, seed: int = 0):
+    """Return the best-so-far dev accuracy of ``n_replays`` replays of ``strategy`` on ``table``:
+    :func:`replay_choices`'s ``best_seen``, an array of shape ``(n_replays, n_trials)`` whose entry
+    ``[r, n]`` is the best dev accuracy replay ``r`` has seen after ``n + 1`` trials."""
+    return replay_choices(strategy, table, n_trials, n_replays, seed).best_seen
 
 
 def main(argv=None) -> int:

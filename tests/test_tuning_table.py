@@ -16,6 +16,7 @@ from helpers.tuning_table import (
     TuningTable,
     load_tuning_table,
     replay,
+    replay_choices,
 )
 
 SHAPE = (*(len(v) for v in AXES.values()), len(SEEDS))
@@ -129,6 +130,35 @@ def test_random_search_over_the_whole_table_finds_its_best_point():
     (curve,) = replay("random", best_everywhere, 420, 1)
     assert curve[-1] == best_everywhere.accuracy.max()
     assert len(set(curve)) > 3
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_replay_choices_scores_the_configuration_each_search_would_choose(table, strategy):
+    n_replays = 3 if strategy == "TPE" else 40
+    replays = replay_choices(strategy, table, 16, n_replays, seed=1)
+    assert np.array_equal(replays.best_seen, replay(strategy, table, 16, n_replays, seed=1))
+    assert replays.chosen.shape == (n_replays, 16)
+    means = set(np.round(table.accuracy.mean(axis=-1).ravel() * DEV_EXAMPLES * 3).astype(int))
+    assert set(np.round(replays.chosen.ravel() * DEV_EXAMPLES * 3).astype(int)) <= means
+
+
+def test_without_seed_noise_the_choice_scores_what_was_seen():
+    noiseless = _synthetic(lambda i, j, k, ll: (i + 10 * j + 100 * k + 1000 * ll) / 1e4)
+    replays = replay_choices("random", noiseless, 30, 5, seed=3)
+    assert np.allclose(replays.chosen, replays.best_seen, rtol=0, atol=1e-12)
+
+
+def test_a_lucky_seed_is_seen_but_its_configuration_is_what_counts():
+    # configuration (0, 0, 0, 0) has one lucky seed (0.99) and a mean of 0.55; every other is
+    # 0.6 on every seed: a search that sees the lucky run keeps it and is scored 0.55, not 0.99
+    accuracy = np.full(SHAPE, 0.6)
+    accuracy[0, 0, 0, 0] = (0.99, 0.33, 0.33)
+    lucky = TuningTable(dict(AXES), SEEDS, accuracy, ())
+    replays = replay_choices("random", lucky, 420, 30, seed=0)
+    saw_luck = replays.best_seen[:, -1] == 0.99
+    assert saw_luck.any() and not saw_luck.all()
+    assert np.allclose(replays.chosen[saw_luck, -1], 0.55)
+    assert np.allclose(replays.chosen[~saw_luck, -1], 0.6)
 
 
 def _visited(strategy, n_trials, table, seed=0):
