@@ -7,6 +7,10 @@ column: ``X`` is ``(n_x, m)``, each ``Z`` is ``(n_units, m)``.
 Lesson 03 trains it with and without batch norm; lesson 04 rebuilds the same network (same
 seed, same result) and compares ways of normalizing at test time. Batch statistics are given as
 a list with one ``(mu, var)`` pair per hidden layer, each of shape ``(n_units, 1)``.
+
+Lesson 03 also trains a "noisy" batch-norm network, after Santurkar et al. (2018): random noise
+added after every batch-norm layer (:func:`draw_bn_noise`), so that what the next layer
+receives changes from step to step although batch norm is there.
 """
 
 import numpy as np
@@ -50,16 +54,22 @@ def uses_batchnorm(params) -> bool:
     return "gamma1" in params
 
 
-def forward(params, X, *, stats=None, eps=1e-5):
+def forward(params, X, *, stats=None, eps=1e-5, noise=None):
     """Return ``(logits, caches, batch_stats)``.
 
     With ``stats=None`` each batch-norm layer normalizes with the batch's own mean and variance
     (training mode); given a list of ``(mu, var)``, it uses those (inference mode).
     ``batch_stats`` lists the batch's own ``(mu, var)`` per batch-norm layer.
+    ``noise``, one ``(scale, shift)`` pair per batch-norm layer (from :func:`draw_bn_noise`),
+    replaces each layer's ``Z_tilde`` by ``scale * Z_tilde + shift`` before the activation.
     """
     L, bn = _num_layers(params), uses_batchnorm(params)
     if bn and stats is not None and len(stats) != L - 1:
         raise ValueError(f"stats needs one (mu, var) per hidden layer ({L - 1}), got {len(stats)}")
+    if noise is not None and (not bn or len(noise) != L - 1):
+        raise ValueError(
+            f"noise needs a batch-norm network and one (scale, shift) per hidden layer ({L - 1})"
+        )
     A, caches, batch_stats = np.asarray(X, dtype=float), [], []
     for l in range(1, L):  # noqa: E741
         A_prev, Z = A, params[f"W{l}"] @ A
@@ -72,9 +82,13 @@ def forward(params, X, *, stats=None, eps=1e-5):
                 Z_in, bn_cache = batchnorm_inference(Z, gamma, beta, *stats[l - 1], eps), None
         else:
             Z_in, bn_cache = Z + params[f"b{l}"], None
+        scale = None
+        if noise is not None:
+            scale, shift = noise[l - 1]
+            Z_in = scale * Z_in + shift
         A = np.maximum(Z_in, 0.0)
-        caches.append((A_prev, Z_in, bn_cache))
-    caches.append((A, None, None))
+        caches.append((A_prev, Z_in, bn_cache, scale))
+    caches.append((A, None, None, None))
     return params[f"W{L}"] @ A + params[f"b{L}"], caches, batch_stats
 
 
@@ -86,8 +100,10 @@ def backward(params, logits, Y, caches):
     grads[f"W{L}"], grads[f"b{L}"] = dZ @ A.T, dZ.sum(axis=1, keepdims=True)
     dA = params[f"W{L}"].T @ dZ
     for l in range(L - 1, 0, -1):  # noqa: E741
-        A_prev, Z_in, bn_cache = caches[l - 1]
+        A_prev, Z_in, bn_cache, scale = caches[l - 1]
         dZ_in = dA * (Z_in > 0)
+        if scale is not None:  # back through the noise: Z_in = scale * Z_tilde + shift
+            dZ_in = dZ_in * scale
         if bn_cache is None:
             dZ, grads[f"b{l}"] = dZ_in, dZ_in.sum(axis=1, keepdims=True)
         else:
@@ -111,6 +127,37 @@ def population_statistics(params, X, *, eps=1e-5):
     return forward(params, X, eps=eps)[2]
 
 
+def draw_bn_noise(hidden, m, strength, rng):
+    """Return one step's noise for the batch-norm layers: a list of ``(scale, shift)`` pairs.
+
+    After Santurkar et al. (2018, "How does batch normalization help optimization?"): the noise
+    has a non-zero mean and a non-unit spread that change at every step. For each unit a step
+    draws a scale ``s ~ U(1 - strength/2, 1 + strength/2)`` and a shift ``c ~ U(-strength,
+    strength)``; every example then gets ``scale = s`` and ``shift = c + (strength / 4) * xi``
+    with its own ``xi ~ N(0, 1)``. Averaged over steps the scale is 1 and the shift 0, so the
+    network can be used at test time without noise.
+
+    Args:
+        hidden: units per hidden layer. m: examples in the batch.
+        strength: ``n`` above, in ``[0, 2)`` (below 2 every scale stays positive).
+        rng: ``numpy.random.Generator``.
+
+    Returns:
+        ``[(scale, shift), ...]`` with ``scale`` of shape ``(n_units, 1)`` and ``shift`` of
+        shape ``(n_units, m)``, one pair per hidden layer.
+    """
+    if isinstance(strength, bool) or not isinstance(strength, int | float | np.floating):
+        raise TypeError(f"strength must be a number, got {type(strength).__name__}")
+    if not 0 <= strength < 2:
+        raise ValueError(f"strength must be in [0, 2), got {strength}")
+    noise = []
+    for n in hidden:
+        scale = rng.uniform(1 - strength / 2, 1 + strength / 2, (n, 1))
+        shift = rng.uniform(-strength, strength, (n, 1)) + strength / 4 * rng.normal(size=(n, m))
+        noise.append((scale, shift))
+    return noise
+
+
 def train_network(
     X,
     labels,
@@ -130,6 +177,9 @@ def train_network(
     rng,
     snapshot_every=None,
     keep_batch_statistics=False,
+    drop_last=False,
+    bn_noise=0.0,
+    noise_rng=None,
 ):
     """Train the network with mini-batches and return its parameters and history.
 
@@ -143,6 +193,14 @@ def train_network(
         bn_momentum: β of the running averages of ``mu`` and ``var``.
         eps: batch norm's ε.
         rng: ``numpy.random.Generator`` for the initial weights and the shuffling.
+        drop_last: skip each epoch's last, smaller mini-batch (``m % batch_size`` examples,
+            different ones every epoch since the order changes), as ``drop_remainder`` does in
+            ``tf.data``.
+        bn_noise: strength of the noise added after every batch-norm layer at every training
+            step (:func:`draw_bn_noise`); 0 adds none. Prediction never adds it.
+        noise_rng: ``numpy.random.Generator`` for that noise, needed when ``bn_noise > 0``; a
+            generator of its own, so the same ``rng`` gives the same weights and batches with
+            and without noise.
 
     Returns:
         dict with ``params``, ``running`` (the EWA statistics), ``last_batch`` (the last
@@ -168,6 +226,14 @@ def train_network(
         raise TypeError(f"snapshot_every must be an int or None, got {snapshot_every!r}")
     if snapshot_every is not None and snapshot_every < 1:
         raise ValueError(f"snapshot_every must be >= 1, got {snapshot_every}")
+    if drop_last and batch_size > X.shape[1]:
+        raise ValueError(
+            f"drop_last with batch_size {batch_size} > m = {X.shape[1]} trains nothing"
+        )
+    if bn_noise and not batchnorm:
+        raise ValueError("bn_noise needs batchnorm=True: the noise goes after batch norm")
+    if bn_noise and not isinstance(noise_rng, np.random.Generator):
+        raise TypeError("bn_noise > 0 needs noise_rng, a numpy.random.Generator")
     n_classes = int(max(labels.max(), labels_dev.max())) + 1
     params = init_network((X.shape[0], *hidden, n_classes), batchnorm=batchnorm, rng=rng)
     Y = one_hot(labels, n_classes)
@@ -179,12 +245,14 @@ def train_network(
     with np.errstate(all="ignore"):  # a diverging run is reported as inf, not as warnings
         for _ in range(epochs):
             order, costs = rng.permutation(X.shape[1]), []
-            for first in range(0, X.shape[1], batch_size):
+            end = X.shape[1] - (X.shape[1] % batch_size if drop_last else 0)
+            for first in range(0, end, batch_size):
                 batch = order[first : first + batch_size]
                 if snapshot_every is not None and step % snapshot_every == 0:
                     copied = {k: v.copy() for k, v in params.items()}
                     snapshots.append({"step": step, "params": copied, "batch": batch.copy()})
-                logits, caches, last_batch = forward(params, X[:, batch], eps=eps)
+                noise = draw_bn_noise(hidden, batch.size, bn_noise, noise_rng) if bn_noise else None
+                logits, caches, last_batch = forward(params, X[:, batch], eps=eps, noise=noise)
                 if keep_batch_statistics:
                     kept_statistics.append(last_batch)
                 costs.append(cross_entropy_cost(softmax(logits), Y[:, batch]))

@@ -5,6 +5,7 @@ import pytest
 
 from helpers.batchnorm_network import (
     backward,
+    draw_bn_noise,
     forward,
     init_network,
     population_statistics,
@@ -204,3 +205,111 @@ def test_bad_training_arguments_are_named(kwargs, message):
 def test_bad_layer_sizes_are_named():
     with pytest.raises(ValueError, match="layer_sizes"):
         init_network((3,), batchnorm=True, rng=np.random.default_rng(0))
+
+
+def test_backward_goes_through_the_noise_after_batch_norm():
+    rng = np.random.default_rng(3)
+    params = init_network((3, 4, 5, 3), batchnorm=True, rng=rng)
+    X, Y = rng.normal(size=(3, 6)), one_hot(rng.integers(0, 3, 6), 3)
+    noise = draw_bn_noise((4, 5), 6, 1.0, np.random.default_rng(0))
+
+    def cost():
+        return cross_entropy_cost(softmax(forward(params, X, noise=noise)[0]), Y)
+
+    logits, caches, _ = forward(params, X, noise=noise)
+    grads = backward(params, logits, Y, caches)
+    for name, value in params.items():
+        numeric = numerical_gradient(lambda _: cost(), value)
+        assert rel_error(grads[name], numeric) < 1e-5, name
+    # the noise changes what the next layer receives
+    assert not np.allclose(logits, forward(params, X)[0])
+
+
+def test_bn_noise_has_the_documented_ranges():
+    (scale, shift), second = draw_bn_noise((200, 3), 50, 1.0, np.random.default_rng(0))
+    assert scale.shape == (200, 1) and shift.shape == (200, 50) and second[1].shape == (3, 50)
+    assert 0.5 <= scale.min() and scale.max() <= 1.5
+    per_unit = shift.mean(axis=1)  # the unit's step-level shift plus the mean of 50 N(0, 1/16)
+    assert np.abs(per_unit).max() < 1.2 and per_unit.std() > 0.4
+    assert np.allclose(shift.std(axis=1), 0.25, atol=0.1)
+    for scale, shift in draw_bn_noise((4,), 5, 0.0, np.random.default_rng(0)):
+        assert np.all(scale == 1) and np.all(shift == 0)
+    with pytest.raises(ValueError, match="strength must be in"):
+        draw_bn_noise((4,), 5, 2.0, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="strength must be a number"):
+        draw_bn_noise((4,), 5, "1", np.random.default_rng(0))
+
+
+def test_noise_after_batch_norm_leaves_weights_and_batches_alone():
+    X, y = toy(m=60)
+    arguments = {"hidden": (5,), "learning_rate": 0.1, "epochs": 1, "batch_size": 20}
+    quiet = train_network(X, y, X, y, **arguments, snapshot_every=1, rng=np.random.default_rng(0))
+    noisy = train_network(
+        X,
+        y,
+        X,
+        y,
+        **arguments,
+        snapshot_every=1,
+        bn_noise=1.0,
+        noise_rng=np.random.default_rng(9),
+        rng=np.random.default_rng(0),
+    )
+    # the same initial weights and the same batches; the steps differ because of the noise
+    for a, b in zip(quiet["snapshots"], noisy["snapshots"], strict=True):
+        assert np.array_equal(a["batch"], b["batch"])
+    assert np.array_equal(
+        quiet["snapshots"][0]["params"]["W1"], noisy["snapshots"][0]["params"]["W1"]
+    )
+    assert not np.array_equal(quiet["params"]["W1"], noisy["params"]["W1"])
+    with pytest.raises(ValueError, match="bn_noise needs batchnorm=True"):
+        train_network(
+            X,
+            y,
+            X,
+            y,
+            **arguments,
+            batchnorm=False,
+            bn_noise=1.0,
+            noise_rng=np.random.default_rng(9),
+            rng=np.random.default_rng(0),
+        )
+    with pytest.raises(TypeError, match="needs noise_rng"):
+        train_network(X, y, X, y, **arguments, bn_noise=1.0, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one \\(scale, shift\\) per hidden layer"):
+        forward(
+            init_network((2, 3, 3, 3), batchnorm=True, rng=np.random.default_rng(0)),
+            X,
+            noise=draw_bn_noise((3,), 60, 1.0, np.random.default_rng(0)),
+        )
+
+
+def test_drop_last_skips_the_smaller_last_batch():
+    X, y = toy(m=50)
+    arguments = {"hidden": (4,), "learning_rate": 0.1, "epochs": 2, "batch_size": 20}
+    kept = train_network(
+        X, y, X, y, **arguments, keep_batch_statistics=True, rng=np.random.default_rng(0)
+    )
+    dropped = train_network(
+        X,
+        y,
+        X,
+        y,
+        **arguments,
+        keep_batch_statistics=True,
+        drop_last=True,
+        snapshot_every=1,
+        rng=np.random.default_rng(0),
+    )
+    assert len(kept["batch_statistics"]) == 6 and len(dropped["batch_statistics"]) == 4
+    assert all(s["batch"].size == 20 for s in dropped["snapshots"])
+    with pytest.raises(ValueError, match="drop_last with batch_size 60"):
+        train_network(
+            X,
+            y,
+            X,
+            y,
+            **{**arguments, "batch_size": 60},
+            drop_last=True,
+            rng=np.random.default_rng(0),
+        )
