@@ -101,7 +101,7 @@ def questions(tmp_path):
 def test_the_shipped_quiz_loads_and_covers_every_lesson():
     quiz = load_quiz()
     assert len(quiz) >= 10
-    assert {q.notebook[:2] for q in quiz} == {"01", "02", "03", "04", "05", "06", "07"}
+    assert {q.notebook[:2] for q in quiz} == {"01", "02", "03", "04", "05", "06", "07", "08"}
     assert any(q.kind == "multiple" for q in quiz)
 
 
