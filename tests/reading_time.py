@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from helpers.course import cells
+from helpers.course.speaker_notes import is_optional
 
 WORDS_PER_MINUTE = 200
 MINUTES_PER_CODE_CELL = 0.5
@@ -43,10 +44,6 @@ class ReadingTime:
 
     main: float
     optional: float
-
-
-def _optional_heading(title: str) -> bool:
-    return title.lower().startswith("appendix") or title.lower().endswith("(optional)")
 
 
 def _cell_minutes(cell) -> float:
@@ -73,7 +70,7 @@ def estimate(nb) -> ReadingTime:
                 continue
             heading = _HEADING_2.search(cell.source)
             if heading and cell.source.lstrip().startswith("## "):
-                in_optional = _optional_heading(heading["title"])
+                in_optional = is_optional(heading["title"])
         if in_optional:
             optional += _cell_minutes(cell)
         else:

@@ -128,3 +128,22 @@ def test_a_notebook_that_states_no_time_is_named():
     assert notes_problems(nb, "05") == [
         "05: the first cell states no time ('**Time:** N minutes.')"
     ]
+
+
+def test_optional_sections_add_up_to_the_optional_time():
+    md = nbformat.v4.new_markdown_cell
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        md("# 05 · Softmax\n\n**Time:** 12 minutes, plus 8 for the optional part."),
+        md("## 1. The softmax\n\nSoftmax turns a column of scores into probabilities."),
+        md("## 2. Cost (optional)\n\nThe cost looks at the true class only."),
+        md("## Summary\n\nDone."),
+    ]
+    annotate(nb)
+    first, second = (c for c in nb.cells if "notes_for" in c.metadata.get("course", {}))
+    first.source, second.source = notes(), notes("2. Cost (optional)", 8)
+    assert notes_problems(nb, "05") == []
+    second.source = notes("2. Cost (optional)", 9)
+    assert notes_problems(nb, "05") == [
+        "05: the optional sections' minutes add up to 9, the notebook says 8"
+    ]

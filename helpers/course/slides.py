@@ -388,7 +388,9 @@ def agenda_cell(nb):
     if stated is not None:
         known = [m for _, m in plan if m is not None]
         total = f" ({sum(known)} planned above)" if known and len(known) == len(plan) else ""
-        lines += ["", f"**Time:** {stated} minutes{total}."]
+        optional = speaker_notes.stated_optional_minutes(nb)
+        extra = f", plus {optional} for the optional part" if optional else ""
+        lines += ["", f"**Time:** {stated} minutes{extra}{total}."]
     cell = nbformat.v4.new_markdown_cell("\n".join(lines))
     cell.id = "course-agenda"
     cell.metadata = {"slideshow": {"slide_type": "slide"}, "tags": ["course-agenda"]}

@@ -47,7 +47,11 @@ _FIRST_LINE = re.compile(
 )
 _QUESTION = re.compile(r"^\*\*Ask the room:\*\*\s*(.*)$")
 _MISCONCEPTION = re.compile(r"^\*\*Misconception:\*\*\s*(.*)$")
-_TIME = re.compile(r"\*\*Time:\*\*\s*(?:about\s+)?(\d+)\s*min", re.I)
+_TIME = re.compile(
+    r"\*\*Time:\*\*\s*(?:about\s+)?(?P<main>\d+)\s*min\w*"
+    r"(?:,\s*plus\s+(?P<optional>\d+)\s+(?:min\w*\s+)?for the optional)?",
+    re.I,
+)
 _PLACEHOLDER = re.compile(r"^\(.*\)$")
 
 
@@ -115,11 +119,27 @@ def parse_notes(text: str) -> SpeakerNotes:
     )
 
 
+def is_optional(heading: str) -> bool:
+    """Whether a level-2 section is optional: its heading starts with "Appendix" or ends with
+    "(optional)". The one rule for the stated time, the notes' minutes and the reading-time test."""
+    heading = heading.strip().lower()
+    return heading.startswith("appendix") or heading.endswith("(optional)")
+
+
 def stated_minutes(nb) -> int | None:
-    """The minutes the notebook's first cell states (``**Time:** 50 minutes.``), or None."""
+    """The minutes the notebook's first cell states for its main path (``**Time:** 50
+    minutes.``, or ``**Time:** 40 minutes, plus 15 for the optional part.``), or None."""
     first = nb.cells[0].source if nb.cells else ""
     match = _TIME.search(first)
-    return int(match.group(1)) if match else None
+    return int(match["main"]) if match else None
+
+
+def stated_optional_minutes(nb) -> int:
+    """The minutes the first cell states for the optional part(s) (``…, plus 15 for the
+    optional part``); 0 when it states none."""
+    first = nb.cells[0].source if nb.cells else ""
+    match = _TIME.search(first)
+    return int(match["optional"]) if match and match["optional"] else 0
 
 
 def _words(markdown: str) -> list[str]:
@@ -193,9 +213,10 @@ def notes_problems(nb, name: str = "notebook") -> list[str]:
 
     Every section needs notes written by hand in the module's format, for that section; no
     talking point, question or misconception may repeat the section's own text; and the
-    sections' minutes must add up to the time the notebook states.
+    sections' minutes must add up to the time the notebook states (the main path's, and the
+    optional part's for the optional sections).
     """
-    problems, total, every_section_timed = [], 0, True
+    problems, total, optional, every_section_timed = [], 0, 0, True
     for heading, text, cell in sections(nb):
         where = f"{name}, section '{heading}'"
         if cell is None:
@@ -214,7 +235,10 @@ def notes_problems(nb, name: str = "notebook") -> list[str]:
             continue
         if notes.heading != heading:
             problems.append(f"{where}: the notes are headed '{notes.heading}'")
-        total += notes.minutes
+        if is_optional(heading):
+            optional += notes.minutes
+        else:
+            total += notes.minutes
         for part in (*notes.points, notes.question, notes.misconception):
             copied = copied_text(part, text)
             if copied:
@@ -225,5 +249,10 @@ def notes_problems(nb, name: str = "notebook") -> list[str]:
     elif every_section_timed and total != stated:
         problems.append(
             f"{name}: the sections' minutes add up to {total}, the notebook says {stated}"
+        )
+    if stated is not None and every_section_timed and optional != stated_optional_minutes(nb):
+        problems.append(
+            f"{name}: the optional sections' minutes add up to {optional}, the notebook says "
+            f"{stated_optional_minutes(nb)}"
         )
     return problems
