@@ -29,8 +29,6 @@ for the running averages; lesson 03's network. The three experiments:
 import argparse
 import csv
 import datetime
-import gzip
-import hashlib
 import io
 import itertools
 import os
@@ -54,6 +52,7 @@ from helpers.batchnorm_network import (
     train_network,
     uses_batchnorm,
 )
+from helpers.shipped_tables import cpu_name, read_table, write_table
 
 RATES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 ADAM_RATES = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
@@ -452,24 +451,10 @@ def build(path, *, jobs=1, log=sys.stdout) -> str:
         "# built by: python -m helpers.batchnorm_experiments build",
         f"# date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"# seconds: {seconds:.0f} ({len(rows)} trainings in {jobs} processes, 1 thread each)",
-        f"# machine: {platform.machine()} {_cpu_name()}",
+        f"# machine: {platform.machine()} {cpu_name()}",
         f"# python {platform.python_version()}, numpy {np.__version__}",
-        ",".join(COLUMNS),
     ]
-    text = "\n".join(header + rows) + "\n"
-    raw = gzip.compress(text.encode(), compresslevel=9, mtime=0)
-    Path(path).write_bytes(raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    return write_table(path, header, COLUMNS, rows)
 
 
 def load_batchnorm_experiments(path=None) -> BatchnormExperiments:
@@ -484,21 +469,10 @@ def load_batchnorm_experiments(path=None) -> BatchnormExperiments:
         source, expected_sha = DATA_DIR / TABLE_FILE, TABLE_SHA256
     else:
         source, expected_sha = Path(path), None
-    if not source.is_file():
-        raise FileNotFoundError(f"batch-norm experiments table not found: {source}. {_RESTORE}")
-    raw = source.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    if expected_sha is not None and digest != expected_sha:
-        raise ValueError(
-            f"batch-norm experiments table is corrupt: {source} has SHA-256 {digest}, "
-            f"expected {expected_sha}. {_RESTORE}"
-        )
-    lines = gzip.decompress(raw).decode().splitlines()
-    provenance = tuple(line[2:] for line in lines if line.startswith("#"))
-    body = [line for line in lines if not line.startswith("#")]
-    if not body or body[0] != ",".join(COLUMNS):
-        raise ValueError(f"{source}: expected the columns {','.join(COLUMNS)}")
-    runs = tuple(_parse_row(row, source) for row in csv.reader(io.StringIO("\n".join(body[1:]))))
+    provenance, body = read_table(
+        source, expected_sha, name="batch-norm experiments table", columns=COLUMNS, restore=_RESTORE
+    )
+    runs = tuple(_parse_row(row, source) for row in csv.reader(io.StringIO("\n".join(body))))
     planned = [Run(**s, dev_correct=()).key for s in planned_runs()]
     if sorted(r.key for r in runs) != sorted(planned):
         raise ValueError(f"{source}: expected each of the {len(planned)} planned runs exactly once")

@@ -27,12 +27,8 @@ which versions) and read by :func:`load_tuning_table`, which checks its SHA-256.
 """
 
 import argparse
-import datetime
-import gzip
-import hashlib
 import io
 import itertools
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -41,6 +37,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from helpers.shipped_tables import provenance, read_table, write_table
 
 AXES = {
     "learning_rate": tuple(10 ** (-4 + k / 2) for k in range(7)),
@@ -110,7 +108,6 @@ def build(path, *, seeds=SEEDS, log=sys.stdout) -> str:
     from helpers import seed_tensorflow
 
     seed_tensorflow(0)
-    import keras
     import tensorflow as tf
 
     from helpers.tuning import train_and_evaluate
@@ -131,28 +128,9 @@ def build(path, *, seeds=SEEDS, log=sys.stdout) -> str:
     header = [
         "# Tabular benchmark of notebook 08: dev accuracy (correct of 357) of",
         f"# helpers.tuning.train_and_evaluate, {EPOCHS} epochs, on every grid point x seed.",
-        "# built by: python -m helpers.tuning_table build",
-        f"# date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
-        f"# seconds: {seconds:.0f} ({len(rows)} trainings on 1 thread)",
-        f"# machine: {platform.machine()} {_cpu_name()}",
-        f"# python {platform.python_version()}, numpy {np.__version__}, "
-        f"tensorflow {tf.__version__}, keras {keras.__version__}",
-        ",".join(COLUMNS),
+        *provenance("python -m helpers.tuning_table build", seconds, len(rows)),
     ]
-    text = "\n".join(header + rows) + "\n"
-    raw = gzip.compress(text.encode(), compresslevel=9, mtime=0)
-    Path(path).write_bytes(raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    return write_table(path, header, COLUMNS, rows)
 
 
 def load_tuning_table(path=None) -> TuningTable:
@@ -168,21 +146,10 @@ def load_tuning_table(path=None) -> TuningTable:
         expected_sha = TABLE_SHA256
     else:
         source, expected_sha = Path(path), None
-    if not source.is_file():
-        raise FileNotFoundError(f"tuning table not found: {source}. {_RESTORE}")
-    raw = source.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    if expected_sha is not None and digest != expected_sha:
-        raise ValueError(
-            f"tuning table is corrupt: {source} has SHA-256 {digest}, expected {expected_sha}. "
-            f"{_RESTORE}"
-        )
-    lines = gzip.decompress(raw).decode().splitlines()
-    provenance = tuple(line[2:] for line in lines if line.startswith("#"))
-    body = [line for line in lines if not line.startswith("#")]
-    if not body or body[0] != ",".join(COLUMNS):
-        raise ValueError(f"{source}: expected the columns {','.join(COLUMNS)}")
-    data = np.loadtxt(io.StringIO("\n".join(body[1:])), delimiter=",", ndmin=2)
+    provenance, body = read_table(
+        source, expected_sha, name="tuning table", columns=COLUMNS, restore=_RESTORE
+    )
+    data = np.loadtxt(io.StringIO("\n".join(body)), delimiter=",", ndmin=2)
     shape = (*(len(v) for v in AXES.values()), len(SEEDS))
     correct = np.full(shape, -1)
     axes = [np.log(values) for values in AXES.values()]
