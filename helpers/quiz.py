@@ -4,12 +4,16 @@ The questions live in ``data/quiz.yaml`` so an instructor can edit them without 
 Each question is a mapping::
 
     id: random-vs-grid              # unique, lowercase letters, digits and dashes
-    kind: single                    # single (radio buttons) or multiple ("check all that apply")
+    kind: single                    # single (radio buttons), multiple ("check all that apply")
+                                    # or number (predict a number, then run code to see it)
     question: ...                   # text; Markdown-style `code` is shown as code
-    options:                        # two or more
+    options:                        # single and multiple: two or more
       - text: ...
         correct: true               # single: exactly one correct; multiple: at least one
       - text: ...
+    answer: 0.665                   # number only, instead of options: the right value,
+    tolerance: 0.005                # how far from it an answer still counts as right,
+    unit: ""                        # and what it is counted in (optional: "%", "steps", …)
     explanation: ...                # why, shown after the learner checks
     notebook: 01_tuning_process.ipynb
     section: 2. Random values, not a grid   # a heading of that notebook, exactly as written
@@ -26,17 +30,22 @@ from pathlib import Path
 
 # The repository's data/quiz.yaml, installed with the package as helpers.shipped_data.
 DEFAULT_QUIZ = resources.files("helpers.shipped_data") / "quiz.yaml"
-KINDS = ("single", "multiple")
+KINDS = ("single", "multiple", "number")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _NOTEBOOK = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5's cell id
 NO_CHOICE = "Choose an answer first."
-_FIELDS = {"id", "kind", "question", "options", "explanation", "notebook", "section"}
+NO_NUMBER = "Type a number first."
+_COMMON = {"id", "kind", "question", "explanation", "notebook", "section"}
+_FIELDS = {"single": _COMMON | {"options"}, "multiple": _COMMON | {"options"}}
+_FIELDS["number"] = _COMMON | {"answer", "tolerance"}
+_OPTIONAL = {"single": set(), "multiple": set(), "number": {"unit"}}
 
 
 @dataclass(frozen=True)
 class Question:
-    """One validated question. ``answer`` holds the indices of the correct options."""
+    """One validated question. ``answer`` holds the indices of the correct options; a number
+    question has no options and holds its right ``value``, ``tolerance`` and ``unit`` instead."""
 
     id: str
     kind: str
@@ -46,6 +55,9 @@ class Question:
     explanation: str
     notebook: str
     section: str
+    value: float = None
+    tolerance: float = None
+    unit: str = ""
 
     @property
     def link(self) -> str:
@@ -107,21 +119,34 @@ def _validate(raw, position: int) -> Question:
         raise ValueError(f"{name}: expected a mapping of fields, got {type(raw).__name__}")
     if isinstance(raw.get("id"), str):
         name = f"question {raw['id']!r}"
-    missing = sorted(_FIELDS - raw.keys())
+    kind = raw.get("kind", "single")  # without a kind, report what a choice question misses
+    if isinstance(kind, str) and kind not in KINDS:
+        raise ValueError(f"{name}: kind must be one of {KINDS}, got {kind!r}")
+    if not isinstance(kind, str):
+        raise ValueError(f"{name}: kind must be non-empty text")
+    missing = sorted(_FIELDS[kind] - raw.keys())
     if missing:
         raise ValueError(f"{name}: missing {', '.join(missing)}")
-    unknown = sorted(raw.keys() - _FIELDS)
+    unknown = sorted(raw.keys() - _FIELDS[kind] - _OPTIONAL[kind])
     if unknown:
-        raise ValueError(f"{name}: unknown field {', '.join(unknown)}")
-    for field in ("id", "kind", "question", "explanation", "notebook", "section"):
+        raise ValueError(f"{name}: unknown field {', '.join(unknown)} for a {kind} question")
+    for field in ("id", "question", "explanation", "notebook", "section"):
         if not isinstance(raw[field], str) or not raw[field].strip():
             raise ValueError(f"{name}: {field} must be non-empty text")
     if not _ID.match(raw["id"]):
         raise ValueError(f"{name}: id must be lowercase letters, digits and dashes")
-    if raw["kind"] not in KINDS:
-        raise ValueError(f"{name}: kind must be one of {KINDS}, got {raw['kind']!r}")
     if not _NOTEBOOK.match(raw["notebook"]):
         raise ValueError(f"{name}: notebook must be a file name like 01_topic.ipynb")
+    common = dict(
+        id=raw["id"],
+        kind=kind,
+        question=raw["question"].strip(),
+        explanation=raw["explanation"].strip(),
+        notebook=raw["notebook"],
+        section=raw["section"].strip(),
+    )
+    if kind == "number":
+        return _number_question(raw, name, common)
     options = raw["options"]
     if not isinstance(options, list) or len(options) < 2:
         raise ValueError(f"{name}: options must be a list of two or more")
@@ -145,27 +170,74 @@ def _validate(raw, position: int) -> Question:
         )
     if raw["kind"] == "multiple" and not answer:
         raise ValueError(f"{name}: a check-all question needs at least one correct option")
+    return Question(options=tuple(texts), answer=frozenset(answer), **common)
+
+
+def _number_question(raw, name: str, common: dict) -> Question:
+    value, tolerance, unit = raw["answer"], raw["tolerance"], raw.get("unit", "")
+    for field, number in (("answer", value), ("tolerance", tolerance)):
+        # bool is an int to Python, and "0.5" is text to YAML: both are slips in the file
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise ValueError(f"{name}: {field} must be a number, got {number!r}")
+        if number != number or abs(number) == float("inf"):
+            raise ValueError(f"{name}: {field} must be finite, got {number!r}")
+    if tolerance < 0:
+        raise ValueError(f"{name}: tolerance must be 0 or more, got {tolerance!r}")
+    if not isinstance(unit, str):
+        raise ValueError(f"{name}: unit must be text, got {unit!r}")
     return Question(
-        id=raw["id"],
-        kind=raw["kind"],
-        question=raw["question"].strip(),
-        options=tuple(texts),
-        answer=frozenset(answer),
-        explanation=raw["explanation"].strip(),
-        notebook=raw["notebook"],
-        section=raw["section"].strip(),
+        options=(),
+        answer=frozenset(),
+        value=float(value),
+        tolerance=float(tolerance),
+        unit=unit.strip(),
+        **common,
     )
 
 
+def format_number(question: Question, number) -> str:
+    """Show ``number`` in the question's unit: ``25 %``, ``0.665``, ``1,000 steps``."""
+    text = f"{number:,g}" if abs(number) >= 1e4 else f"{number:g}"
+    return f"{text} {question.unit}".strip()
+
+
+def parse_number(text) -> float:
+    """Read a learner's typed number: ``0.665``, ``25``, ``25 %``, ``1,000`` or ``1e-3``.
+
+    Raises:
+        ValueError: the text is empty or not a finite number; the message quotes it.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    cleaned = text.strip().rstrip("%").replace(",", "").replace(" ", "").replace("−", "-")
+    if not cleaned:
+        raise ValueError(NO_NUMBER)
+    try:
+        number = float(cleaned)
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a number.") from None
+    if number != number or abs(number) == float("inf"):
+        raise ValueError(f"{text.strip()!r} is not a finite number.")
+    return number
+
+
 def grade(question: Question, chosen) -> Grade:
-    """Grade the options ``chosen`` (indices into ``question.options``).
+    """Grade the options ``chosen`` (indices into ``question.options``), or for a number
+    question the number predicted.
 
     A single-answer question scores 1 or 0. A check-all question scores the correct options
     picked minus the wrong ones picked, over the number of correct options, at least 0: so
-    ticking every box does not earn full marks.
+    ticking every box does not earn full marks. A number scores 1 within the question's
+    tolerance of its answer, else 0.
     """
     if not isinstance(question, Question):
         raise TypeError(f"question must be a Question, got {type(question).__name__}")
+    if question.kind == "number":
+        if isinstance(chosen, bool) or not isinstance(chosen, (int, float)):
+            raise TypeError(f"chosen must be a number for question {question.id!r}, got {chosen!r}")
+        if abs(chosen - question.value) <= question.tolerance * (1 + 1e-9):  # 0.1 + 0.2 ≠ 0.3
+            return Grade(1.0, "right", "Right.")
+        return Grade(0.0, "wrong", f"Not quite: you predicted {format_number(question, chosen)}.")
     try:
         chosen = {int(i) for i in chosen}
     except (TypeError, ValueError):
@@ -263,9 +335,17 @@ def static_question_html(question: Question, *, answer: str = "details", suffix=
     if suffix is not None and not isinstance(suffix, str):
         raise TypeError(f"suffix must be a file suffix such as '.html' or None, got {suffix!r}")
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    kind = " <i>(check all that apply)</i>" if question.kind == "multiple" else ""
+    kind = {"multiple": " <i>(check all that apply)</i>", "number": " <i>(predict a number)</i>"}
     options = "".join(f"<li>{_inline(text)}</li>" for text in question.options)
-    right = ", ".join(letters[i] for i in sorted(question.answer))
+    if question.kind == "number":
+        options = ""
+        right = html.escape(
+            f"{format_number(question, question.value)}"
+            f" (within {format_number(question, question.tolerance)})"
+        )
+    else:
+        options = f"<ol type='A' style='list-style-type: upper-alpha'>{options}</ol>"
+        right = ", ".join(letters[i] for i in sorted(question.answer))
     see = f"See {question.notebook[:2]}, {html.escape(question.section)}."
     if suffix is not None:
         href = f"{Path(question.notebook).stem}{suffix}#{heading_anchor(question.section)}"
@@ -278,8 +358,8 @@ def static_question_html(question: Question, *, answer: str = "details", suffix=
         body = f"<div class='fragment'>{body}</div>"
     return (
         f"<div class='course-quiz' data-question='{html.escape(question.id)}'>"
-        f"<p><b>{_inline(question.question)}</b>{kind}</p>"
-        f"<ol type='A' style='list-style-type: upper-alpha'>{options}</ol>{body}</div>"
+        f"<p><b>{_inline(question.question)}</b>{kind.get(question.kind, '')}</p>"
+        f"{options}{body}</div>"
     )
 
 
@@ -314,7 +394,13 @@ class Quiz:
         self.scores.pop(question_id, None)  # shown afresh: its earlier answer no longer counts
         self._update_summary()
         prompt = widgets.HTML(f"<b>{_inline(question.question)}</b>")
-        if question.kind == "single":
+        if question.kind == "number":
+            typed = widgets.Text(
+                placeholder=f"your prediction{f' ({question.unit})' if question.unit else ''}"
+            )
+            prompt.value += " <i>(predict a number)</i>"
+            choices, chosen = [typed], lambda: typed.value
+        elif question.kind == "single":
             choice = widgets.RadioButtons(
                 options=[(text, i) for i, text in enumerate(question.options)],
                 value=None,
@@ -340,7 +426,13 @@ class Quiz:
 
         def check(_button=None):
             picked = chosen()
-            if not picked:  # not an answer: nothing to score
+            if question.kind == "number":
+                try:
+                    picked = parse_number(picked)
+                except ValueError as error:  # not an answer: nothing to score
+                    feedback.value, link.outputs = html.escape(str(error)), ()
+                    return
+            elif not picked:  # not an answer: nothing to score
                 feedback.value = NO_CHOICE
                 link.outputs = ()
                 return

@@ -15,6 +15,7 @@ from helpers.quiz import (
     grade,
     heading_anchor,
     load_quiz,
+    parse_number,
     section_cell_id,
     section_link_output,
     static_question_html,
@@ -84,6 +85,15 @@ questions:
     explanation: a and b.
     notebook: 02_appropriate_scale.ipynb
     section: 3. The log scale
+  - id: third
+    kind: number
+    question: What share?
+    answer: 25
+    tolerance: 3
+    unit: "%"
+    explanation: A quarter.
+    notebook: 02_appropriate_scale.ipynb
+    section: 3. The log scale
 """
 
 
@@ -110,9 +120,11 @@ def test_every_link_of_the_shipped_quiz_resolves_to_a_heading():
 
 
 def test_a_valid_file_gives_questions_with_their_answers(questions):
-    first, second = questions
+    first, second, number = questions
     assert first.options == ("this one", "that one") and first.answer == {0}
     assert second.kind == "multiple" and second.answer == {0, 1}
+    assert (number.kind, number.value, number.tolerance, number.unit) == ("number", 25, 3, "%")
+    assert number.options == () and first.value is None
     assert first.link == "01_tuning_process.ipynb#1.-Which-hyperparameters-matter-most"
 
 
@@ -157,6 +169,11 @@ def _replace(old, new):
             "'first': notebook must be a file name",
         ),
         (_replace("  - id: first\n", "  - id: 7\n"), "question 1: id must be non-empty text"),
+        (_replace("    tolerance: 3\n", ""), "'third': missing tolerance"),
+        (_replace("answer: 25", "answer: '25'"), "'third': answer must be a number, got '25'"),
+        (_replace("answer: 25", "answer: .nan"), "'third': answer must be finite"),
+        (_replace("tolerance: 3", "tolerance: -1"), "'third': tolerance must be 0 or more"),
+        (_replace('unit: "%"', "unit: 7"), "'third': unit must be text"),
     ],
 )
 def test_an_invalid_file_is_refused_naming_the_question(tmp_path, text, message):
@@ -254,6 +271,77 @@ def test_bad_choices_are_named(questions, chosen, error, message):
         grade(questions[0], chosen)
 
 
+@pytest.mark.parametrize(
+    ("predicted", "score", "says"),
+    [
+        (25, 1.0, "Right."),
+        (28, 1.0, "Right."),
+        (21.9, 0.0, "you predicted 21.9 %"),
+        (90, 0.0, "90 %"),
+    ],
+)
+def test_a_prediction_is_right_within_the_tolerance(questions, predicted, score, says):
+    result = grade(questions[2], predicted)
+    assert result.score == score and says in result.message
+
+
+def test_a_prediction_must_be_a_number(questions):
+    for bad in ("25", True, None, [25]):
+        with pytest.raises(TypeError, match="chosen must be a number for question 'third'"):
+            grade(questions[2], bad)
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [("25", 25.0), (" 25 % ", 25.0), ("1,000", 1000.0), ("1e-3", 0.001), ("−0.5", -0.5)],
+)
+def test_typed_numbers_are_read_as_a_learner_writes_them(typed, number):
+    assert parse_number(typed) == number
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Type a number first."),
+        ("  ", "Type a number first."),
+        ("a quarter", "'a quarter' is not a number"),
+        ("inf", "not a finite number"),
+    ],
+)
+def test_text_that_is_not_a_number_is_named(typed, message):
+    with pytest.raises(ValueError, match=message):
+        parse_number(typed)
+
+
+def test_the_number_widget_scores_a_prediction_and_explains_after_it(questions):
+    quiz = Quiz(questions, notebooks_dir=NOTEBOOKS)
+    widget = quiz.show("third")
+    (typed,) = widget.choices
+    widget.check()
+    assert (
+        widget.feedback.value == "Type a number first." and "A quarter" not in widget.feedback.value
+    )
+    typed.value = "about 25"
+    widget.check()
+    assert "is not a number" in widget.feedback.value and "third" not in quiz.scores
+    typed.value = "50"
+    widget.check()
+    assert "you predicted 50 %" in widget.feedback.value and "A quarter." in widget.feedback.value
+    assert quiz.scores["third"] == 0.0
+    typed.value = "24 %"
+    widget.check()
+    assert "Right." in widget.feedback.value and quiz.scores["third"] == 1.0
+    assert "Score: 1 of 3" in quiz.summary.value
+
+
+def test_a_number_question_in_a_page_shows_its_answer_only_when_asked(questions):
+    page = static_question_html(questions[2])
+    assert "<b>What share?</b> <i>(predict a number)</i>" in page and "<ol" not in page
+    shown, hidden = page.split("<details>")
+    assert "25" not in shown
+    assert "<b>Answer: 25 % (within 3 %).</b> A quarter." in hidden
+
+
 def test_grade_wants_a_question():
     with pytest.raises(TypeError, match="question must be a Question"):
         grade({"id": "x"}, {0})
@@ -261,7 +349,7 @@ def test_grade_wants_a_question():
 
 def test_the_widgets_grade_explain_link_and_keep_score(questions):
     quiz = Quiz(questions, notebooks_dir=NOTEBOOKS)
-    assert "Score: 0 of 2" in quiz.summary.value
+    assert "Score: 0 of 3" in quiz.summary.value
 
     single = quiz.show("first")
     single.check()
@@ -283,11 +371,11 @@ def test_the_widgets_grade_explain_link_and_keep_score(questions):
     several.choices[0].value = True
     several.check()
     assert "Partly right" in several.feedback.value
-    assert "Score: 1.5 of 2" in quiz.summary.value
-    assert "2 of 2 questions checked" in quiz.summary.value
+    assert "Score: 1.5 of 3" in quiz.summary.value
+    assert "2 of 3 questions checked" in quiz.summary.value
 
     quiz.show("first")  # re-running a question's cell starts it afresh
-    assert "Score: 0.5 of 2" in quiz.summary.value
+    assert "Score: 0.5 of 3" in quiz.summary.value
 
 
 def test_partial_scores_show_two_decimals_and_options_show_in_full():
@@ -300,12 +388,12 @@ def test_partial_scores_show_two_decimals_and_options_show_in_full():
 
 
 def test_showing_an_unknown_question_names_the_ids(questions):
-    with pytest.raises(ValueError, match="no question 'third'"):
-        Quiz(questions).show("third")
+    with pytest.raises(ValueError, match="no question 'fourth'"):
+        Quiz(questions).show("fourth")
 
 
 def test_a_question_without_a_kernel_shows_its_answer_and_explanation_in_the_page(questions):
-    first, second = questions
+    first, second, _number = questions
     page = static_question_html(second, suffix=".html")
     assert "<b>Which are true?</b> <i>(check all that apply)</i>" in page
     assert re.findall(r"<li>(.*?)</li>", page) == ["a", "b", "c", "d"]
