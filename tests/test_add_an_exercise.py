@@ -37,29 +37,50 @@ def sample_momentum(low, high, size, rng):
     return rng.uniform(low, high, size)
 '''
 
-# Step 2: the check — public cases, hidden cases, a ladder of hints, check_<name>
+# Step 2: the check — public cases that separate the plausible mistakes, hidden cases, a ladder
+# of three hints ending in the code shape, check_<name>
 CHECK = '''
 
+_MOMENTUM_IDEA = "every β between low and high must be as likely as any other"
+_MOMENTUM_FIXED = (
+    "your values ignore the range you were given: the bounds must come from the low and high "
+    "arguments, not from numbers written in the code"
+)
+_MOMENTUM_RANGE = "check that 0 <= low < high < 1 before sampling, and raise ValueError otherwise"
+
+
 def sample_momentum_cases() -> CaseTable:
-    """The public cases of ``sample_momentum(low, high, size, rng)``."""
+    """The public cases of ``sample_momentum(low, high, size, rng)``: β uniform in [low, high]."""
     rng = np.random.default_rng
-    thirds = [0.8, 0.85, 0.9, 0.95]
+    n = 20_000
+    quarters = list(np.linspace(0.1, 0.3, 5))
     cases = [
         Case(
-            "β in [0.8, 0.95]",
-            (0.8, 0.95, 20_000, rng(0)),
-            _spread_like(20_000, 0.8, 0.95, lambda b: b, thirds, "β per third of the range"),
-            "uniform between low and high",
+            "β in [0.1, 0.3], far from the usual range",
+            (0.1, 0.3, n, rng(0)),
+            _spread_like(
+                n, 0.1, 0.3, lambda b: b, quarters, "β per quarter of the range",
+                outside=lambda values: _MOMENTUM_FIXED,
+            ),
+            _MOMENTUM_IDEA,
         ),
+        _seeded_case("the given generator decides the values", (0.8, 0.95, 50), _OWN_GENERATOR),
         Case(
-            "high = 1", (0.9, 1.0, 10, rng(1)), None, "raise ValueError unless high < 1",
+            "high = 1 would average forever",
+            (0.9, 1.0, 10, rng(1)),
+            None,
+            _MOMENTUM_RANGE,
             expect_error=ValueError,
         ),
     ]
     ladder = (
-        Rung("the idea", "Every β in the range is as likely as any other."),
-        Rung("the tools", "rng.uniform draws from a range."),
-        Rung("the code shape", "check the range, then return rng.uniform(low, high, size)"),
+        Rung("the idea", "Every β in the range is as likely as any other: no log scale here."),
+        Rung("the tools", "The generator you are given draws uniformly from a range."),
+        Rung(
+            "the code shape",
+            "if the range is not 0 <= low < high < 1:\\n    raise ValueError(...)\\n"
+            "return the generator's uniform draws between low and high, size of them",
+        ),
     )
     return CaseTable(
         "sample_momentum", tuple(cases), _ARGS, ref_sampling.sample_momentum, ladder=ladder
@@ -97,6 +118,42 @@ SOLUTION = """def sample_momentum(low, high, size, rng):
         raise ValueError(f"need 0 <= low < high < 1, got low={low}, high={high}")
     return rng.uniform(low, high, size)
     ### END SOLUTION"""
+# Step 5: five plausible wrong answers, each with the case that rejects it and its diagnosis, and a
+# correct one written otherwise, in tests/test_checks.py
+TEST_ROWS = """
+
+@wrong("sample_momentum", "far from the usual range", "ignore the range you were given")
+def sample_momentum_fixed_range(low, high, size, rng):
+    return rng.uniform(0.9, 0.999, size)
+
+
+@wrong("sample_momentum", "far from the usual range", "as likely as any other")
+def sample_momentum_squared(low, high, size, rng):
+    return low + (high - low) * rng.random(size) ** 2
+
+
+@wrong("sample_momentum", "far from the usual range", "a single number")
+def sample_momentum_one_value(low, high, size, rng):
+    return rng.uniform(low, high)
+
+
+@wrong("sample_momentum", "the given generator", "global random functions")
+def sample_momentum_global_state(low, high, size, rng):
+    return np.random.uniform(low, high, size)
+
+
+@wrong("sample_momentum", "high = 1", "check that 0 <= low < high < 1")
+def sample_momentum_unchecked(low, high, size, rng):
+    return rng.uniform(low, high, size)
+
+
+@right("sample_momentum")
+def sample_momentum_scaled(low, high, size, rng):
+    if not 0 <= low < high < 1:
+        raise ValueError("need 0 <= low < high < 1")
+    return low + (high - low) * rng.random(size)
+"""
+
 NBGRADER = {"grade": False, "locked": False, "schema_version": 3, "solution": True, "task": False}
 
 
@@ -170,6 +227,47 @@ def course(tmp_path_factory):
     return copy
 
 
+@pytest.fixture(scope="module")
+def finished(course):
+    """The copy after steps 5 and 6: the test rows, slide metadata, the stated times, executed."""
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        if not (course / "notebooks" / path.name).exists():
+            shutil.copy(path, course / "notebooks")
+    (course / "tests").mkdir()
+    shutil.copy(ROOT / "requirements.in", course)  # the pins the index's import check reads
+    for name in ("conftest.py", "test_checks.py", "test_notebook_structure.py",
+                 "test_reading_time.py", "reading_time.py", "nbval_sanitize.cfg"):  # fmt: skip
+        shutil.copy(ROOT / "tests" / name, course / "tests")
+    # 5. the wrong answers and a right one
+    with open(course / "tests" / "test_checks.py", "a") as handle:
+        handle.write(TEST_ROWS)
+    # 6. slide metadata; the stated time, the section's speaker-notes minutes and the week's
+    # total follow the estimate; then the notebook is executed in place
+    done = run(course, "-m", "helpers.course.slides", "annotate", f"notebooks/{NOTEBOOK}.ipynb")
+    assert done.returncode == 0, done.stdout + done.stderr
+    sys.path.insert(0, str(ROOT / "tests"))
+    from reading_time import estimate, stated
+
+    path = course / "notebooks" / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    old, new = stated(nb).main, round(estimate(nb).main)
+    first = nb.cells[0]
+    assert f"**Time:** {old} minutes" in first.source
+    first.source = first.source.replace(f"**Time:** {old} minutes", f"**Time:** {new} minutes")
+    at = next(i for i, c in enumerate(nb.cells) if cells.grade_id(c) == "sample_momentum")
+    notes = next(c for c in reversed(nb.cells[:at]) if cells.is_notes(c))
+    minutes = int(re.search(r"· (\d+) min", notes.source)[1])
+    notes.source = notes.source.replace(f"· {minutes} min", f"· {minutes + new - old} min", 1)
+    nbformat.write(nb, path)
+    index = course / "notebooks" / "00_index.ipynb"
+    total = re.search(r"The week's lessons: (\d+) minutes", index.read_text())[1]
+    edit(index, f"The week's lessons: {total} minutes",
+         f"The week's lessons: {int(total) + new - old} minutes")  # fmt: skip
+    done = run(course, "-m", "helpers.course.execute", "--in-place", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return course
+
+
 def env_for(copy: Path) -> dict:
     """This environment, with the copy's helpers found first."""
     return {**os.environ, "PYTHONPATH": str(copy)}
@@ -224,3 +322,15 @@ def test_the_grader_gives_the_solution_full_marks(course, tmp_path):
     exercise = next(e for e in graded["exercises"] if e["function"] == "sample_momentum")
     assert exercise["points"] == exercise["max_points"] == 2
     assert graded["score"] == graded["max_score"]
+
+
+def test_the_test_rows_and_the_notebook_rules_hold_for_the_new_exercise(finished):
+    """Steps 5 and 6: the catalogue of wrong answers, the ladder, the registry's points, the
+    slide metadata, the speaker notes, the stated time and the week's total all pass."""
+    done = run(finished, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+               "tests/test_checks.py", "-k", "sample_momentum")  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert re.search(r"(1[0-9]|[2-9][0-9]) passed", done.stdout), done.stdout[-500:]
+    done = run(finished, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+               "tests/test_notebook_structure.py", "tests/test_reading_time.py")  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]

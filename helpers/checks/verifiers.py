@@ -99,7 +99,13 @@ def array_like(result, shape, what="an array"):
         raise Mismatch(f"{what} of shape {shape}", "None", NO_RETURN)
     values = as_array(result)
     if values is None:
-        raise Mismatch(f"a numpy array of shape {shape}", kind_of(result))
+        one_number = isinstance(result, int | float) and not isinstance(result, bool)
+        hint = (
+            f"you returned a single number where an array of shape {shape} was expected"
+            if one_number and shape != ()
+            else None
+        )
+        raise Mismatch(f"a numpy array of shape {shape}", kind_of(result), hint)
     if values.shape != shape:
         one_number = values.shape == () and shape != ()
         hint = (
