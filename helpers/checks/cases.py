@@ -204,14 +204,16 @@ def raised_where(error: dict, name: str) -> str | None:
 def describe_error(error: dict, name: str = "") -> str:
     """``Type (raised in function): message`` — the function it came from, when known; for an
     error raised inside a course function the learner's code called, that call, as the
-    learner wrote it (``Type from your call f(a=1, b=2) in function: message``)."""
+    learner wrote it (``Type from the course's f, which your code called as f(a=1, b=2) in
+    function: message``): the message is the course's, the call the learner's."""
     where = raised_where(error, name)
     message = f": {error['message']}" if error.get("message") else ""
     through = error.get("through")
     if through:
         call = f"{through['function']}({through['args']})"
         return (
-            f"{error['type']} from your call {call}" + (f" in {where}" if where else "") + message
+            f"{error['type']} from the course's {through['function']}, which your code called as "
+            f"{call}" + (f" in {where}" if where else "") + message
         )
     where = f" (raised in {where})" if where else ""
     return f"{error['type']}{where}{message}"

@@ -9,6 +9,7 @@ as many rungs of the exercise's hint ladder as the learner has asked for (:mod:`
 import contextlib
 import contextvars
 import json
+import textwrap
 
 from helpers.checks import hints
 from helpers.checks.cases import CaseTable, CheckFailure, judge_failure, short
@@ -47,11 +48,7 @@ def run_cases(table: CaseTable, function) -> None:
             f"  hint: pass the function itself, e.g. check_{name}({name})"
         ) from None
     if is_stand_in(function):
-        raise CheckFailure(
-            f"✗ {name} — this is the course's version, put in place when your {name} failed "
-            "its check\n"
-            f"  hint: run your exercise cell again (it defines your {name}), then this check"
-        ) from None
+        raise CheckFailure(_again_on_the_stand_in(table)) from None
     failure = None
     with references_in_place(function, dict(table.uses)):
         for case in table.cases:
@@ -62,7 +59,7 @@ def run_cases(table: CaseTable, function) -> None:
     if failure:
         message = str(failure)
         if not _quiet.get():
-            shown = hints.failed(name, failure.key, len(table.ladder) + 1)
+            shown = hints.failed(name, failure.key, len(table.ladder) + 1, message)
             message = hints.escalate(name, message, table.ladder, shown)
             note = stand_in_for_the_lesson(name, function, table.reference)
             message += f"\n  {note}" if note else ""
@@ -70,3 +67,28 @@ def run_cases(table: CaseTable, function) -> None:
     if not _quiet.get():
         hints.passed(name)
         print(f"✓ {name}: {len(table.cases)}/{len(table.cases)} checks passed")
+
+
+def _again_on_the_stand_in(table: CaseTable) -> str:
+    """The check run again while the course's version stands in for the learner's failed one:
+    the learner asks again, so the last failure comes back one rung further (the learner's own
+    code is checked again once the exercise cell has run)."""
+    name = table.name
+    rerun = "\n".join(
+        textwrap.wrap(
+            f"(the {name} checked now is the course's version, put in place when yours failed: "
+            "to check yours again, run your exercise cell first, then this check)",
+            hints.WIDTH,
+            initial_indent="  ",
+            subsequent_indent="   ",
+        )
+    )
+    last = hints.last_failure(name)
+    if _quiet.get() or not last:
+        return (
+            f"✗ {name} — this is the course's version, put in place when your {name} failed "
+            f"its check\n  hint: run your exercise cell again (it defines your {name}), then "
+            "this check"
+        )
+    shown = hints.climb(name, len(table.ladder) + 1)
+    return hints.escalate(name, f"{last}\n{rerun}", table.ladder, shown)

@@ -29,6 +29,7 @@ class Rung:
 class _Climb:
     failure: tuple | None = None  # the key of the last failure (case, diagnosis)
     shown: int = 0  # rungs shown for it: 1 is the diagnosis
+    message: str = ""  # the last failure's message, without its rungs
 
 
 @dataclass
@@ -46,16 +47,23 @@ def reset() -> None:
     _STATE.solutions_shown.clear()
 
 
-def failed(name: str, key: tuple, rungs: int) -> int:
-    """Record that exercise ``name``'s check failed with ``key``; return how many rungs to show
-    (1, the diagnosis, for a new failure; one more for the same failure again, at most
-    ``rungs``)."""
+def failed(name: str, key: tuple, rungs: int, message: str = "") -> int:
+    """Record that exercise ``name``'s check failed with ``key`` (and ``message``); return how
+    many rungs to show (1, the diagnosis, for a new failure; one more for the same failure
+    again, at most ``rungs``)."""
     climb = _STATE.climbs.setdefault(name, _Climb())
     if climb.failure == key:
         climb.shown = min(climb.shown + 1, rungs)
     else:
         climb.failure, climb.shown = key, 1
+    climb.message = message or climb.message
     return climb.shown
+
+
+def last_failure(name: str) -> str:
+    """The message of exercise ``name``'s last failure still unresolved ("" when none)."""
+    climb = _STATE.climbs.get(name)
+    return climb.message if climb is not None and climb.failure is not None else ""
 
 
 def passed(name: str) -> None:

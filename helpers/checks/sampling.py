@@ -324,8 +324,7 @@ _BETA_IDEA = (
 )
 _BETA_RANGE = "check that 0 < low < high < 1 before sampling, and raise ValueError otherwise"
 _BETA_REVERSED = (
-    "the bounds you gave for 1 − β are in the wrong order: 1 − β is smallest where β is "
-    "largest, so its range runs from 1 − high up to 1 − low"
+    "the bounds you gave for 1 − β are in the wrong order: 1 − β is smallest where β is largest"
 )
 _BETA_ERRORS = ((r"ValueError in sample_log_uniform: high must be", _BETA_REVERSED),)
 _ONE_MINUS_BETA = (

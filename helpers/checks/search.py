@@ -391,8 +391,8 @@ def check_random_search(random_search) -> None:
 
 
 _CUT = (
-    "your range was cut at the edge and lost width: shift it back inside the old range instead, "
-    "keeping its full width"
+    "your range was cut at the edge and lost width: the new range must keep its full width "
+    "and stay inside the old one"
 )
 _TWICE = (
     "your new range is twice as wide as it should be: its whole width is factor times the old "
