@@ -787,10 +787,16 @@ def cost_through_numpy(w, coefficients):
     return c[0] * w.numpy() ** 2 + c[1] * w.numpy() + c[2]
 
 
-@wrong("quadratic_cost", "w = 2", "inside a tf.function")
+@wrong("quadratic_cost", "w = 2", "NumPy cannot convert")
 def cost_numpy_coefficients(w, coefficients):  # issue 33: passed every case before
     c = np.asarray(coefficients, dtype=np.float32)
     return c[0] * w**2 + c[1] * w + c[2]
+
+
+@wrong("quadratic_cost", "w = 2", "cannot be unpacked")
+def cost_unpacked(w, coefficients):  # learner A: fine eagerly, not in graph mode
+    c0, c1, c2 = coefficients
+    return c0 * w**2 + c1 * w + c2
 
 
 @wrong("quadratic_cost", "coefficients [2, 3, -4]", "ignores the coefficients given")
@@ -975,6 +981,15 @@ def _bn_block(n):
 @wrong("build_model", "the default", "build the model only")
 def model_compiled(hidden_units=(128, 128)):
     return _model(hidden_units, _bn_block, compiled=True)
+
+
+@wrong("build_model", "the default", "no input layer")
+def model_without_input(hidden_units=(128, 128)):  # issue 33, learner A
+    import keras
+
+    return keras.Sequential(
+        [layer for n in hidden_units for layer in _bn_block(n)] + [keras.layers.Dense(10)]
+    )
 
 
 @wrong("build_model", "one hidden layer", "one block per entry of hidden_units")

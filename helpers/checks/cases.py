@@ -400,13 +400,17 @@ def _judge(name: str, case: Case, raw) -> tuple | None:
         ], case.hint
     after = observation.args_after
     if len(after) != len(case.args) or not all(map(_unchanged, case.args, after)):
+        changed = [a for a, b in zip(case.args, after, strict=False) if not _unchanged(a, b)]
+        if changed and all(isinstance(a, dict) for a in changed):
+            what, fix = "the dict it received", "build a new dict instead"
+        elif changed and all(isinstance(a, np.ndarray) for a in changed):
+            what, fix = "an array updated in place", "compute a new array instead"
+        else:
+            what, fix = "a value updated in place", "compute new values instead"
         return [
             "  expected the arguments to be left unchanged",
             "  got an argument modified in place",
-        ], (
-            "your function changed an argument it was given (an array updated in place, or the "
-            "dict it received): compute new arrays and build a new dict instead"
-        )
+        ], f"your function changed an argument it was given ({what}): {fix}"
     observation.function = name
     recorders = [a for a in case.args if isinstance(a, Recorder)]
     recorded = observation.recorded + [[]] * len(recorders)

@@ -357,8 +357,10 @@ def _probe_keras_model(model, args, given=None):
     if not isinstance(model, keras.Model):
         return None
     batch = np.zeros((5, 64), dtype="float32") if given is None else np.asarray(given, "float32")
+    built = bool(model.built and model.weights)  # before the call below builds it anyway
     output = model(batch, training=False)
     described = {
+        "built": built,
         "layers": _layer_names(model),
         "compiled": bool(getattr(model, "compiled", False) or getattr(model, "optimizer", None)),
         "output_shape": [int(n) for n in output.shape],

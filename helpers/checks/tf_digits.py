@@ -25,6 +25,11 @@ def _expected_layers(hidden_units) -> list:
 _COMPILED = (
     "build the model only: compiling it (optimizer, loss) belongs to the training code that uses it"
 )
+_NO_INPUT = (
+    "your model has no input layer: without the shape of its input (64 pixels) Keras creates no "
+    "weights until the model is first called, so its weights cannot be counted or read before "
+    "training; start the list of layers with the input"
+)
 _BIAS = (
     "your hidden dense layers have a bias: batch norm's β takes its place, so give them none "
     "(Keras's use_bias option off)"
@@ -78,6 +83,12 @@ def _model_like(hidden_units):
         if model["compiled"]:
             raise Mismatch(
                 "an uncompiled model", "a model on which compile() was called", _COMPILED
+            )
+        if not model.get("built", True):
+            raise Mismatch(
+                "a model built for inputs of 64 pixels, its weights there before any call",
+                "a model without an input shape: no weights until it is first called",
+                _NO_INPUT,
             )
         if tuple(model["output_shape"]) != (5, ref.N_CLASSES):
             raise Mismatch(

@@ -33,6 +33,28 @@ _GRAPH = (
     "are symbolic tensors that NumPy cannot convert: use TensorFlow operations only, as the "
     "statement asks"
 )
+_GRAPH_UNPACK = (
+    "your cost works eagerly but not inside a tf.function (graph mode): there the coefficients "
+    "are one symbolic tensor, which cannot be unpacked into several names or looped over; take "
+    "each coefficient by its position instead"
+)
+_GRAPH_BOOL = (
+    "your cost works eagerly but not inside a tf.function (graph mode): there a tensor has no "
+    "value yet, so a Python if or comparison on it cannot be decided; compute the cost without "
+    "branching on tensors"
+)
+
+
+def _graph_hint(error) -> str:
+    """The likely mistake behind an error raised in graph mode only."""
+    message = (error or {}).get("message", "") if isinstance(error, dict) else ""
+    if "terating over" in message or "unpack" in message:
+        return _GRAPH_UNPACK
+    if "as a Python `bool`" in message or "as a Python bool" in message:
+        return _GRAPH_BOOL
+    return _GRAPH
+
+
 _HARD_CODED = (
     "your cost ignores the coefficients given (it is the course's example whatever they are): "
     "read c0, c1 and c2 from the coefficients argument"
@@ -77,7 +99,9 @@ def _differentiable_scalar(expected, expected_gradient, mistakes=()):
         if "error" in graph:
             error = read_error(graph["error"])
             got = describe_error(error) if error else "an error"
-            raise Mismatch("a cost that works inside a tf.function (graph mode)", got, _GRAPH)
+            raise Mismatch(
+                "a cost that works inside a tf.function (graph mode)", got, _graph_hint(error)
+            )
         traced = graph.get("value")
         if not isinstance(traced, np.ndarray) or traced.size != 1:
             raise Mismatch("a scalar cost inside a tf.function", short(traced), _GRAPH)

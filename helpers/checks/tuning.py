@@ -90,7 +90,10 @@ def _distributions():
             got = asked_for[name]
             if got != want:
                 if type(got) is type(want) and (got.low, got.high) == (want.low, want.high):
-                    hint = f"search {name} on a log scale: each factor of 10 as likely"
+                    hint = (
+                        f"search {name} on a log scale, as section 2 chose: each factor (×10, or "
+                        "a doubling) gets the same share of the trials"
+                    )
                 else:
                     hint = f"the range of {name} is [{want.low:g}, {want.high:g}], as stated"
                 raise Mismatch(f"{name}: {describe(want)}", f"{name}: {describe(got)}", hint)
@@ -163,7 +166,8 @@ SUGGEST_LADDER = (
     Rung(
         "the idea",
         "Ask the trial for each hyperparameter on the scale where it matters (section 2's "
-        "rule: a log scale for rates and for 1 − β1, powers of 2 for the batch size), then "
+        "rule: a log scale for the learning rate, for 1 − β1 and for the number of hidden units; "
+        "powers of 2 for the batch size), then "
         "convert what it answers into the four values the training code needs.",
     ),
     Rung(
