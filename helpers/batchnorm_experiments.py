@@ -26,7 +26,6 @@ for the running averages; lesson 03's network. The three experiments:
     seeds 0–4.
 """
 
-import argparse
 import csv
 import datetime
 import io
@@ -52,7 +51,7 @@ from helpers.batchnorm_network import (
     train_network,
     uses_batchnorm,
 )
-from helpers.shipped_tables import cpu_name, read_table, write_table
+from helpers.shipped_tables import build_command, cpu_name, read_table, write_table
 
 RATES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 ADAM_RATES = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
@@ -480,19 +479,14 @@ def load_batchnorm_experiments(path=None) -> BatchnormExperiments:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.batchnorm_experiments",
-        description="Build lesson 03's table of experiments (every planned training run).",
+    return build_command(
+        argv,
+        module="helpers.batchnorm_experiments",
+        what="lesson 03's table of experiments (every planned training run)",
+        table_file=TABLE_FILE,
+        build=build,
+        jobs=True,
     )
-    parser.add_argument("command", choices=("build",))
-    parser.add_argument(
-        "--out", default=str(Path(__file__).resolve().parent.parent / "data" / TABLE_FILE)
-    )
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
-    digest = build(args.out, jobs=args.jobs)
-    print(f"wrote {args.out}\nSHA-256 {digest} (put it in TABLE_SHA256 and data/README.md)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ Softmax regression has nothing random (zeros, full batch), so it has seed 0 only
 versions) and read by :func:`load_comparison_table`, which checks its SHA-256.
 """
 
-import argparse
 import io
 import math
 import sys
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.shipped_tables import provenance, read_table, write_table
+from helpers.shipped_tables import build_command, provenance, read_table, write_table
 
 MODELS = ("batchnorm", "plain", "softmax")
 NETWORK_RATES = tuple(10 ** (-4 + k / 2) for k in range(7))
@@ -261,18 +260,13 @@ def load_comparison_table(path=None) -> ComparisonTable:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.model_comparison",
-        description="Build notebook 07's comparison table (every model, rate and seed).",
+    return build_command(
+        argv,
+        module="helpers.model_comparison",
+        what="notebook 07's comparison table (every model, rate and seed)",
+        table_file=TABLE_FILE,
+        build=build,
     )
-    parser.add_argument("command", choices=("build",))
-    parser.add_argument(
-        "--out", default=str(Path(__file__).resolve().parent.parent / "data" / TABLE_FILE)
-    )
-    args = parser.parse_args(argv)
-    digest = build(args.out)
-    print(f"wrote {args.out}\nSHA-256 {digest} (put it in TABLE_SHA256 and data/README.md)")
-    return 0
 
 
 if __name__ == "__main__":

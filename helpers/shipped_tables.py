@@ -7,9 +7,11 @@ results always give the same bytes; :func:`read_table` refuses a file whose SHA-
 one the module expects, and returns the header and the rows.
 """
 
+import argparse
 import datetime
 import gzip
 import hashlib
+import os
 import platform
 from pathlib import Path
 
@@ -79,3 +81,20 @@ def read_table(source, expected_sha256, *, name: str, columns: tuple, restore: s
     if not body or body[0] != ",".join(columns):
         raise ValueError(f"{source}: expected the columns {','.join(columns)}")
     return tuple(line[2:] for line in lines if line.startswith("#")), body[1:]
+
+
+def build_command(argv, *, module: str, what: str, table_file: str, build, jobs=False) -> int:
+    """The ``python -m <module> build [--out PATH] [--jobs N]`` command of a shipped table:
+    ``build(out)`` (or ``build(out, jobs=N)``) writes it and returns its SHA-256, printed with
+    where it must go next."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=f"Build {what}.")
+    parser.add_argument("command", choices=("build",))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent.parent / "data" / table_file)
+    )
+    if jobs:
+        parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    digest = build(args.out, jobs=args.jobs) if jobs else build(args.out)
+    print(f"wrote {args.out}\nSHA-256 {digest} (put it in TABLE_SHA256 and data/README.md)")
+    return 0

@@ -26,7 +26,6 @@ hyperparameter          values                                            count
 which versions) and read by :func:`load_tuning_table`, which checks its SHA-256.
 """
 
-import argparse
 import io
 import itertools
 import sys
@@ -38,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from helpers.shipped_tables import provenance, read_table, write_table
+from helpers.shipped_tables import build_command, provenance, read_table, write_table
 
 AXES = {
     "learning_rate": tuple(10 ** (-4 + k / 2) for k in range(7)),
@@ -305,18 +304,13 @@ def replay(strategy: str, table: TuningTable, n_trials: int, n_replays: int, see
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.tuning_table",
-        description="Build notebook 08's tabular benchmark (every grid point, every seed).",
+    return build_command(
+        argv,
+        module="helpers.tuning_table",
+        what="notebook 08's tabular benchmark (every grid point, every seed)",
+        table_file=TABLE_FILE,
+        build=build,
     )
-    parser.add_argument("command", choices=("build",))
-    parser.add_argument(
-        "--out", default=str(Path(__file__).resolve().parent.parent / "data" / TABLE_FILE)
-    )
-    args = parser.parse_args(argv)
-    digest = build(args.out)
-    print(f"wrote {args.out}\nSHA-256 {digest} (put it in TABLE_SHA256 and data/README.md)")
-    return 0
 
 
 if __name__ == "__main__":

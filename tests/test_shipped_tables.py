@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers.shipped_tables import read_table, write_table
+from helpers.shipped_tables import build_command, read_table, write_table
 
 COLUMNS = ("rate", "seed", "correct")
 ROWS = ["0.001,0,351", "0.01,0,350"]
@@ -36,3 +36,23 @@ def test_a_table_is_refused_when_missing_changed_or_with_other_columns(tmp_path)
         read_table(path, digest, columns=("rate", "seed"), **ask)
     # without an expected checksum (a table someone rebuilt) only the columns are checked
     assert read_table(path, None, columns=COLUMNS, **ask)[1] == ROWS
+
+
+def test_the_build_command_writes_where_asked_and_says_what_to_do_with_the_checksum(
+    tmp_path, capsys
+):
+    calls = []
+
+    def build(out, **options):
+        calls.append((out, options))
+        return write_table(out, [], COLUMNS, ROWS)
+
+    out = str(tmp_path / "t.csv.gz")
+    ask = {"module": "helpers.x", "what": "a table", "table_file": "t.csv.gz", "build": build}
+    assert build_command(["build", "--out", out], **ask) == 0
+    assert build_command(["build", "--out", out, "--jobs", "3"], **ask, jobs=True) == 0
+    assert calls == [(out, {}), (out, {"jobs": 3})]
+    printed = capsys.readouterr().out
+    assert printed.count(f"wrote {out}\nSHA-256 ") == 2 and "TABLE_SHA256" in printed
+    with pytest.raises(SystemExit):  # --jobs only where the build takes it
+        build_command(["build", "--jobs", "3"], **ask)
