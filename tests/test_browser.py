@@ -326,7 +326,8 @@ def _at_end(handle):
 
 
 def answer_quiz(page, panel):
-    """Tick each question's first option and Check: the feedback must be what ``grade`` says.
+    """Tick each question's first option (type 0 for a prediction) and Check: the feedback must be
+    what ``grade`` says.
 
     Returns each question's link to the section that teaches it: ``{id: (link, question)}``.
     """
@@ -342,13 +343,17 @@ def answer_quiz(page, panel):
         widget.scroll_into_view_if_needed()
         # textContent, not innerText: a cell off screen is not rendered (content-visibility)
         prompt = " ".join(widget.locator(".widget-html").first.text_content().split())
-        question = by_prompt[prompt.split(" (check all")[0]]
-        widget.locator("input[type=radio], input[type=checkbox]").first.check()
+        question = by_prompt[re.split(r" \((check all|predict a number)", prompt)[0]]
+        if question.kind == "number":  # a prediction: typed, then checked
+            widget.locator("input").first.fill("0")
+            expected = grade(question, 0.0).message
+        else:
+            widget.locator("input[type=radio], input[type=checkbox]").first.check()
+            expected = grade(question, {0}).message
         widget.locator("button", has_text="Check").click()
         feedback = widget.locator(".widget-html").last
         link = widget.locator(".widget-output a")  # an output: JupyterLab's link handling
         link.wait_for()
-        expected = grade(question, {0}).message
         assert feedback.text_content().startswith(expected), (question.id, feedback.text_content())
         assert link.text_content() == f"See {question.notebook[:2]}, {question.section}."
         page.wait_for_function(
