@@ -139,6 +139,7 @@ def sample_momentum_one_value(low, high, size, rng):
 
 @wrong("sample_momentum", "the given generator", "global random functions")
 def sample_momentum_global_state(low, high, size, rng):
+    np.random.seed(7)  # seeded so that the spread case is not left to luck
     return np.random.uniform(low, high, size)
 
 

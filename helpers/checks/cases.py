@@ -307,7 +307,10 @@ def short(value) -> str:
 def _describe_args(args, names) -> str:
     parts = []
     for name, value in zip(names, args, strict=False):
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray) and 0 < value.size <= 8 and value.ndim == 1:
+            # a few values say more than a shape: labels [0, -1] show the bad label
+            parts.append(f"{name} = {np.array2string(value, separator=', ', precision=4)}")
+        elif isinstance(value, np.ndarray):
             parts.append(f"{name} shape {value.shape}")
         elif isinstance(value, np.random.Generator):
             parts.append(f"{name} = a seeded numpy Generator")
