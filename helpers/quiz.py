@@ -55,8 +55,8 @@ class Question:
     explanation: str
     notebook: str
     section: str
-    value: float = None
-    tolerance: float = None
+    value: float | None = None
+    tolerance: float | None = None
     unit: str = ""
 
     @property

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from reading_time import estimate, stated  # tests/ is on sys.path under pytest
 
 from helpers.course import cells
 from helpers.course.notebook_io import make_client
@@ -246,9 +247,6 @@ def finished(course):
     # total follow the estimate; then the notebook is executed in place
     done = run(course, "-m", "helpers.course.slides", "annotate", f"notebooks/{NOTEBOOK}.ipynb")
     assert done.returncode == 0, done.stdout + done.stderr
-    sys.path.insert(0, str(ROOT / "tests"))
-    from reading_time import estimate, stated
-
     path = course / "notebooks" / f"{NOTEBOOK}.ipynb"
     nb = nbformat.read(path, as_version=4)
     old, new = stated(nb).main, round(estimate(nb).main)

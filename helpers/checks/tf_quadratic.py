@@ -48,7 +48,7 @@ _GRAPH_BOOL = (
 def _graph_hint(error) -> str:
     """The likely mistake behind an error raised in graph mode only."""
     message = (error or {}).get("message", "") if isinstance(error, dict) else ""
-    if "terating over" in message or "unpack" in message:
+    if "iterating over" in message.lower() or "unpack" in message:
         return _GRAPH_UNPACK
     if "as a Python `bool`" in message or "as a Python bool" in message:
         return _GRAPH_BOOL
