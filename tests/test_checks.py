@@ -802,6 +802,14 @@ def cost_unpacked(w, coefficients):  # learner A: fine eagerly, not in graph mod
     return c0 * w**2 + c1 * w + c2
 
 
+@wrong("quadratic_cost", "w = 2", "tf.constant accepts only values")
+def cost_constant_of_coefficients(w, coefficients):  # learner B: a NumPy reflex, in TensorFlow
+    import tensorflow as tf
+
+    c = tf.constant(coefficients, dtype=tf.float32)
+    return c[0] * w**2 + c[1] * w + c[2]
+
+
 @wrong("quadratic_cost", "coefficients [2, 3, -4]", "ignores the coefficients given")
 def cost_hard_coded(w, coefficients):
     return w**2 - 12 * w + 36
@@ -1500,7 +1508,7 @@ def test_a_failing_check_in_a_notebook_puts_the_course_version_in_place(notebook
         text = str(again.value)
         assert text.startswith('✗ softmax — case "'), text
         assert f"  hint {rung} of 4 (" in text and f"  hint {rung + 1} of 4 (" not in text
-        assert "run your exercise cell first, then this check" in text
+        assert "run your exercise cell first, then this check" in " ".join(text.split())
         assert f"for hint {rung + 1} of 4)" in text
     # the learner runs a fixed exercise cell: theirs is bound again and passes
     exec("def softmax(Z):\n    e = np.exp(Z - Z.max(0))\n    return e / e.sum(0)", namespace)
@@ -1612,6 +1620,28 @@ def test_minimize_quadratic_is_graded_with_the_course_quadratic_cost(quadratic_c
     checks.check_minimize_quadratic(function)
     assert capsys.readouterr().out.startswith("✓ minimize_quadratic")
     assert ("quadratic_cost" in namespace) == (quadratic_cost != "never run")
+
+
+def test_checking_again_and_again_prints_nothing_of_the_probes_tracing():
+    """Learner B: the progress cell, after the check cell, printed TensorFlow's warning about
+    frequent retracing, naming the probe's own function; and a graph-mode error quoted the
+    traced argument's internal name ("given_0:0")."""
+    import logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for _ in range(4):  # a check cell and a progress cell, twice
+            checks.check_quadratic_cost(tf_quadratic.quadratic_cost)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if "retracing" in r.getMessage()]
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_quadratic_cost(cost_numpy_coefficients)
+    assert "given_0" not in str(failure.value) and "symbolic tf.Tensor to" in str(failure.value)
 
 
 def test_an_unwritten_helper_is_named_not_the_function_under_test():

@@ -76,8 +76,9 @@ def _again_on_the_stand_in(table: CaseTable) -> str:
     name = table.name
     rerun = "\n".join(
         textwrap.wrap(
-            f"(the {name} checked now is the course's version, put in place when yours failed: "
-            "to check yours again, run your exercise cell first, then this check)",
+            f"(your last failure again, with the next hint: since yours failed, the course's "
+            f"{name} stands in for it, so this run had nothing new of yours to check; to check "
+            "yours again, run your exercise cell first, then this check)",
             hints.WIDTH,
             initial_indent="  ",
             subsequent_indent="   ",

@@ -8,7 +8,9 @@ the references are out of reach (a grading sandbox). :func:`observe` returns onl
 import contextlib
 import inspect
 import linecache
+import logging
 import os
+import re
 import sysconfig
 import warnings
 
@@ -314,6 +316,25 @@ def _probe_gradient(function, args):
     return None if gradient is None else np.asarray(gradient.numpy())
 
 
+# A traced argument prints as Tensor("given_0:0", shape=(3,), dtype=float32): its name is the
+# probe's own, so a message shows only what the learner can act on.
+_TRACED_NAME = re.compile(r"tf\.Tensor \([\w/]+:\d+\)")  # "symbolic tf.Tensor (given_0:0)"
+_SYMBOLIC = re.compile(r"Tensor\(\"[^\"]*\", shape=(\([^)]*\)), dtype=(\w+)\)(?: of type '\w+')?")
+
+
+@contextlib.contextmanager
+def _retracing_unannounced():
+    """Each case traces a new tf.function on purpose; TensorFlow's warning about frequent
+    retracing would otherwise name the probe's function in the learner's output."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _probe_gradient_in_graph(function, args):
     """The tape's gradient as in :func:`_probe_gradient`, and the value and gradient once more
     inside a ``tf.function`` (graph mode), where the arguments are symbolic tensors: code that
@@ -331,7 +352,8 @@ def _probe_gradient_in_graph(function, args):
         return value, tape.gradient(value, w)
 
     try:
-        value, gradient = traced(*rest)
+        with _retracing_unannounced():
+            value, gradient = traced(*rest)
         graph = {
             "value": np.asarray(value.numpy()),
             "gradient": None if gradient is None else np.asarray(gradient.numpy()),
@@ -342,6 +364,8 @@ def _probe_gradient_in_graph(function, args):
         # its last line is the error itself.
         lines = [line.strip() for line in described["message"].splitlines() if line.strip()]
         last = lines[-1].removeprefix(f"{described['type']}: ") if lines else ""
+        last = _SYMBOLIC.sub(r"a symbolic tensor of shape \1 (\2)", last)
+        last = _TRACED_NAME.sub("tf.Tensor", last)
         # autograph renames the traced function (tf__<name>): it is the one under test
         described.update(message=last, frames=[], function=None, own=True)
         graph = {"error": described}

@@ -38,6 +38,12 @@ _GRAPH_UNPACK = (
     "are one symbolic tensor, which cannot be unpacked into several names or looped over; take "
     "each coefficient by its position instead"
 )
+_GRAPH_CONSTANT = (
+    "your cost works eagerly but not inside a tf.function (graph mode): there the coefficients "
+    "arrive as a symbolic tensor, and tf.constant accepts only values it can copy now (numbers, "
+    "lists, NumPy arrays), not a tensor; use the coefficients as given, or tf.cast if you need "
+    "another dtype"
+)
 _GRAPH_BOOL = (
     "your cost works eagerly but not inside a tf.function (graph mode): there a tensor has no "
     "value yet, so a Python if or comparison on it cannot be decided; compute the cost without "
@@ -50,6 +56,10 @@ def _graph_hint(error) -> str:
     message = (error or {}).get("message", "") if isinstance(error, dict) else ""
     if "iterating over" in message.lower() or "unpack" in message:
         return _GRAPH_UNPACK
+    # tf.constant of a tensor: "Expected float32, but got a symbolic tensor …" with a dtype,
+    # "Expected any non-tensor type, but got a tensor instead" without one
+    if "non-tensor type" in message or ("Expected" in message and "symbolic tensor" in message):
+        return _GRAPH_CONSTANT
     if "as a Python `bool`" in message or "as a Python bool" in message:
         return _GRAPH_BOOL
     return _GRAPH
