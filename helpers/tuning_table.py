@@ -237,10 +237,13 @@ class Replays(NamedTuple):
     """Replays of one strategy, two ways to score each after every trial.
 
     ``best_seen[r, n]`` is the best single-seed dev accuracy replay ``r`` has *seen* after
-    ``n + 1`` trials; ``chosen[r, n]`` is the mean over the table's seeds of the configuration it
-    would *choose* then (the one with the best seen score; of equal scores, the first seen).
-    ``best_seen`` rewards a lucky seed, ``chosen`` measures what the search found: the gap
-    between them is the winner's curse. Both are arrays of shape ``(n_replays, n_trials)``.
+    ``n + 1`` trials; ``chosen[r, n]`` is what the configuration it would *choose* then (the one
+    with the best seen score; of equal scores, the first seen) scores on the table's seeds the
+    replay has *not* looked up for it: a re-evaluation with fresh trainings. (A configuration
+    whose every seed was looked up, which only a strategy that revisits points can do, is scored
+    by the mean of all of them.) ``best_seen`` rewards a lucky seed, ``chosen`` measures what the
+    search found: the gap between them is the winner's curse. Both are arrays of shape
+    ``(n_replays, n_trials)``.
     """
 
     best_seen: np.ndarray
@@ -278,22 +281,33 @@ def replay_choices(
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     rng = np.random.default_rng(seed)
     n_seeds = table.accuracy.shape[-1]
-    mean = table.accuracy.mean(axis=-1)
     seen, chosen = [], []
     for _ in range(n_replays):
-        tried = []
+        tried = []  # (configuration, seed) of each trial
 
         def observe(index, tried=tried):
-            tried.append(tuple(index))
-            return float(table.accuracy[(*index, rng.integers(n_seeds))])
+            tried.append((tuple(index), int(rng.integers(n_seeds))))
+            return float(table.accuracy[(*index, tried[-1][1])])
 
         scores = np.array(run[strategy](table, n_trials, rng, observe))
-        best_seen = np.maximum.accumulate(scores)
-        # the first trial to reach each best-so-far score is the one a person would keep
-        leader = [int(np.argmax(scores[: n + 1])) for n in range(len(scores))]
-        seen.append(best_seen)
-        chosen.append([mean[tried[k]] for k in leader])
+        seen.append(np.maximum.accumulate(scores))
+        chosen.append(
+            [fresh_seed_score(table, tried[: n + 1], scores[: n + 1]) for n in range(n_trials)]
+        )
     return Replays(best_seen=np.array(seen), chosen=np.array(chosen))
+
+
+def fresh_seed_score(table: TuningTable, tried: list, scores: np.ndarray) -> float:
+    """The configuration a search keeps after ``tried`` (its trials' ``(configuration, seed)``,
+    in order, with their dev accuracies ``scores``), scored on the seeds it did not look up for
+    that configuration: the best seen is lucky by selection, so its own run must not count again.
+    """
+    # the first trial to reach the best score is the one a person would keep
+    kept = tried[int(np.argmax(scores))][0]
+    looked_up = {s for index, s in tried if index == kept}
+    runs = table.accuracy[kept]
+    fresh = [runs[s] for s in range(runs.size) if s not in looked_up]
+    return float(np.mean(fresh if fresh else runs))
 
 
 def replay(strategy: str, table: TuningTable, n_trials: int, n_replays: int, seed: int = 0):

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 from test_notebook_structure import NOTEBOOKS
 
+from helpers.course import cells
 from helpers.course.html_export import (
     NEEDS_KERNEL,
     WIDGET_VIEW,
@@ -169,6 +170,18 @@ def test_the_quiz_page_reveals_each_answer_in_the_page(pages):
     assert quiz.count("<details><summary>Show the answer</summary>") == len(questions)
     for question in questions:
         assert f'data-question="{question.id}"' in quiz  # the page's HTML, reserialized
+    # a cell that settles a question shows its output folded, as the answers are (reviewer 3:
+    # section 5's printed shares and ẑ gave four answers away to a reader scrolling down)
+    nb = nbformat.read(NOTEBOOKS[-1], as_version=4)
+    settling = [c for c in nb.cells if cells.quiz_answers(c)]
+    folded = re.findall(r'<details class="course-answer">(.*?)</details>', quiz, re.S)
+    assert len(folded) == len(settling) >= 4
+    outside = visible_text(
+        re.sub(r'<details class="course-answer">.*?</details>', "", quiz, flags=re.S)
+    )
+    for cell, inside in zip(settling, folded, strict=True):
+        printed = next(o.text for o in cell.outputs if o.output_type == "stream").splitlines()[0]
+        assert printed in visible_text(inside) and printed not in outside
 
 
 def stored_widget(nb, model, children=()):

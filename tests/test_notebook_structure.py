@@ -402,3 +402,21 @@ def test_every_explorer_stores_its_picture_beside_the_widget(path):
         assert any(widget_view in d and "image/png" in d for d in bundles), (
             f"{path.name}: an explorer without its static picture (re-execute):\n{cell.source}"
         )
+
+
+def test_a_cell_that_settles_a_quiz_question_comes_after_it():
+    """``course.answers`` names real questions, shown in a cell above the one that settles
+    them (the pages fold that cell's output; the quiz asks to answer first)."""
+    from helpers.quiz import load_quiz
+
+    ids = {q.id for q in load_quiz()}
+    marked = 0
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for at, cell in enumerate(nb.cells):
+            for question in cells.quiz_answers(cell):
+                marked += 1
+                assert question in ids, f"{path.name}: {question} is not a quiz question"
+                shown = [i for i, c in enumerate(nb.cells) if f'"{question}"' in c.source]
+                assert shown and min(shown) < at, f"{path.name}: {question} is not asked above"
+    assert marked >= 4

@@ -14,6 +14,7 @@ from helpers.tuning_table import (
     SEEDS,
     STRATEGIES,
     TuningTable,
+    fresh_seed_score,
     load_tuning_table,
     replay,
     replay_choices,
@@ -138,8 +139,12 @@ def test_replay_choices_scores_the_configuration_each_search_would_choose(table,
     replays = replay_choices(strategy, table, 16, n_replays, seed=1)
     assert np.array_equal(replays.best_seen, replay(strategy, table, 16, n_replays, seed=1))
     assert replays.chosen.shape == (n_replays, 16)
-    means = set(np.round(table.accuracy.mean(axis=-1).ravel() * DEV_EXAMPLES * 3).astype(int))
-    assert set(np.round(replays.chosen.ravel() * DEV_EXAMPLES * 3).astype(int)) <= means
+    # each score is a configuration's mean over one, two or all three of its seeds
+    runs = table.accuracy.reshape(-1, len(SEEDS))
+    subsets = [s for k in (1, 2, 3) for s in itertools.combinations(range(len(SEEDS)), k)]
+    means = {round(runs[:, list(s)].mean(axis=1)[i] * DEV_EXAMPLES * 6) for s in subsets
+             for i in range(len(runs))}  # fmt: skip
+    assert {round(c * DEV_EXAMPLES * 6) for c in replays.chosen.ravel()} <= means
 
 
 def test_without_seed_noise_the_choice_scores_what_was_seen():
@@ -149,16 +154,29 @@ def test_without_seed_noise_the_choice_scores_what_was_seen():
 
 
 def test_a_lucky_seed_is_seen_but_its_configuration_is_what_counts():
-    # configuration (0, 0, 0, 0) has one lucky seed (0.99) and a mean of 0.55; every other is
-    # 0.6 on every seed: a search that sees the lucky run keeps it and is scored 0.55, not 0.99
+    # configuration (0, 0, 0, 0) has one lucky seed (0.99) and two at 0.33; every other is 0.6
+    # on every seed: a search that sees the lucky run keeps it and is scored on the two seeds
+    # it did not look up, 0.33 (not 0.99, nor the 0.55 of a mean that counts the lucky run)
     accuracy = np.full(SHAPE, 0.6)
     accuracy[0, 0, 0, 0] = (0.99, 0.33, 0.33)
     lucky = TuningTable(dict(AXES), SEEDS, accuracy, ())
     replays = replay_choices("random", lucky, 420, 30, seed=0)
     saw_luck = replays.best_seen[:, -1] == 0.99
     assert saw_luck.any() and not saw_luck.all()
-    assert np.allclose(replays.chosen[saw_luck, -1], 0.55)
+    assert np.allclose(replays.chosen[saw_luck, -1], 0.33)
     assert np.allclose(replays.chosen[~saw_luck, -1], 0.6)
+
+
+def test_a_configuration_looked_up_again_is_scored_on_the_seeds_still_unseen():
+    # a strategy that revisits one configuration: seed 1 then seed 2 looked up, seed 0 is fresh
+    accuracy = np.full(SHAPE, 0.5)
+    accuracy[0, 0, 0, 0] = (0.7, 0.9, 0.8)
+    table = TuningTable(dict(AXES), SEEDS, accuracy, ())
+    tried = [((0, 0, 0, 0), 1), ((0, 0, 0, 1), 0), ((0, 0, 0, 0), 2)]
+    assert fresh_seed_score(table, tried[:1], np.array([0.9])) == pytest.approx((0.7 + 0.8) / 2)
+    assert fresh_seed_score(table, tried, np.array([0.9, 0.5, 0.8])) == pytest.approx(0.7)
+    every = [*tried, ((0, 0, 0, 0), 0)]
+    assert fresh_seed_score(table, every, np.array([0.9, 0.5, 0.8, 0.7])) == pytest.approx(0.8)
 
 
 def _visited(strategy, n_trials, table, seed=0):

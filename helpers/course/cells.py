@@ -23,6 +23,8 @@ COURSE_KEY = "course"  # metadata.course: this project's own marks
 KINDS = ("exercise", "check", "setup", "notes", "progress", "demo", "text")
 NOTES_FOR = "notes_for"  # metadata.course.<this>: the heading a notes cell belongs to
 NOTES_DIGEST = "notes_digest"  # metadata.course.<this>: digest of the text the tool wrote
+# metadata.course.<this>: the quiz questions a cell's output settles; pages fold that output away
+ANSWERS = "answers"
 GRADE_ID = re.compile(r"[a-zA-Z0-9_\-]{1,100}")  # nbgrader's pattern (non-empty here)
 
 
@@ -85,6 +87,13 @@ def notes_digest(cell) -> str | None:
     """The digest ``slides annotate`` recorded of the text it wrote into a notes cell."""
     value = course(cell).get(NOTES_DIGEST)
     return value if isinstance(value, str) else None
+
+
+def quiz_answers(cell) -> list:
+    """The ids of the quiz questions whose answer the cell's output shows (``metadata.course.
+    answers``): a page folds that output into a box the reader opens after answering."""
+    value = course(cell).get(ANSWERS)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def tags(cell) -> list:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from helpers.course import cells
+
 DEFAULT_NODE_MODULES = Path("build/web/node_modules")
 STATIC = "_static"
 
@@ -82,11 +84,27 @@ courseDeck.start({
 </script>
 {% endblock footer_js %}
 """.replace("STATIC", STATIC)
-_PAGE_BLOCKS = """
+# A cell whose output settles a quiz question (helpers.course.cells.quiz_answers) shows it folded,
+# as the quiz's own answers are: the reader opens it after answering.
+_PAGE_BLOCKS = (
+    """
 {% block html_head_css %}
 <link rel="stylesheet" href="STATIC/course/page.css">
 {% endblock html_head_css %}
+{% block output_group %}
+{%- if cell.metadata.get("COURSE", {}).get("ANSWERS") -%}
+<details class="course-answer"><summary>Its output answers a quiz question above: open it once
+you have answered</summary>
+{{ super() }}
+</details>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{% endblock output_group %}
 """.replace("STATIC", STATIC)
+    .replace("COURSE", cells.COURSE_KEY)
+    .replace("ANSWERS", cells.ANSWERS)
+)
 TEMPLATES = {
     "course_lab.html.j2": "{%- extends 'lab/index.html.j2' -%}\n"
     + _ALT_BLOCK
