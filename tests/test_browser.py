@@ -38,6 +38,8 @@ from browser_support import (
 )
 from test_notebook_structure import NOTEBOOKS
 
+from helpers.course import cells
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("DNN_WEEK3_CHROMIUM", "/usr/bin/chromium"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -591,6 +593,15 @@ def test_the_static_pages_work_offline_and_every_link_resolves(browser, html_sit
             wait_for_mathjax(page)
             typeset = assert_formulas_typeset(page, ".jp-RenderedMarkdown", notebook.name)
             assert typeset or not _has_math(stored), f"{notebook.name}: no formula typeset"
+            # A cell's output that settles a quiz question is folded until the reader opens it.
+            folded = page.locator("details.course-answer")
+            marked = sum(bool(cells.quiz_answers(c)) for c in stored.cells)
+            assert folded.count() == marked, f"{notebook.name}: {marked} settling cells"
+            for i in range(folded.count()):
+                box = folded.nth(i)
+                assert not box.locator(".jp-OutputArea-output").first.is_visible()
+                box.locator("summary").click()
+                assert box.locator(".jp-OutputArea-output").first.is_visible()
             # Every stored picture (explorers' static pictures among them) is shown, with alt text.
             pictures = sum(
                 "image/png" in o.get("data", {})
