@@ -1128,7 +1128,7 @@ def step_fixed_batch(model, optimizer, x, y):
     return total
 
 
-@wrong("train_step", "one plain SGD step", "use the optimizer you are given")
+@wrong("train_step", "one Adam step", "the optimizer you were given took no step")
 def step_own_adam(model, optimizer, x, y):
     import keras
 

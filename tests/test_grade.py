@@ -204,6 +204,21 @@ def test_the_solution_gets_full_marks_and_the_stub_none(tmp_path):
     assert all("NotImplementedError" in e["feedback"] for e in unsolved["exercises"])
 
 
+# Batches whose hidden train_step case failed the instructor's own solution (3 of 99 seeds):
+# Adam's first step magnified a rounding difference between the grader's TensorFlow and the
+# run's (op determinism on) past the check's tolerance, and the self-test stopped the batch.
+ROUNDING_SEEDS = (2211105481924449966, 8720004737468275462, 66041846363601385)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", ROUNDING_SEEDS)
+def test_the_solution_gets_full_marks_whatever_the_hidden_cases_seed(seed):
+    (report,) = grade_all(
+        NOTEBOOKS / "07_tensorflow_digits.ipynb", seed=seed, self_test_first=False
+    )
+    assert report["score"] == report["max_score"] == 5.0, json.dumps(report, indent=1)[:3000]
+
+
 @pytest.mark.slow
 def test_each_fault_costs_only_its_own_exercise_and_every_failing_case_is_explained(tmp_path):
     path = submission(

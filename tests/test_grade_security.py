@@ -9,6 +9,8 @@ user namespaces; ``make test-grader-security`` runs this file (``.ci/run`` too, 
 ordinary user).
 """
 
+import contextlib
+import io
 import json
 import os
 import socket
@@ -645,8 +647,13 @@ def graded(tmp_path_factory):
         paths.append(_other(root / f"neighbour{i:02d}", victim))
         names.append(f"neighbour of {name}")
     started = time.monotonic()
-    code = grade.main([*map(str, paths), "--jobs", "2", "--json", str(report_path)])
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors):
+        code = grade.main([*map(str, paths), "--jobs", "2", "--json", str(report_path)])
     seconds = time.monotonic() - started
+    sys.stderr.write(errors.getvalue())
+    if not report_path.exists():  # refused or a self-test fault: say why, once, not per test
+        pytest.fail(f"the grader wrote no report (exit status {code}): {errors.getvalue()[-3000:]}")
     written = report_path.read_text()
     time.sleep(6)  # longer than the daemon waits
     stop.set()

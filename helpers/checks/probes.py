@@ -400,10 +400,12 @@ def _variables(variables) -> list:
 
 
 def _probe_weights(function, args):
-    model = args[0]
+    """A training step's model after the call, and how many steps the optimizer given took."""
+    model, optimizer = args[0], args[1]
     return {
         "trainable": _variables(model.trainable_variables),
         "non_trainable": _variables(model.non_trainable_variables),
+        "optimizer_steps": int(optimizer.iterations.numpy()),
     }
 
 
