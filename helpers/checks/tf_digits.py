@@ -476,14 +476,13 @@ def _train_step_case(name, hidden_units, make_optimizer, m, seed, hint, *, hidde
             raise Mismatch(f"total loss {total:.6g}", f"{value:.6g}", why)
         gap, path = _largest_difference(trainable, reference.trainable_variables)
         if gap > 1e-5:
-            summed = _model_with_weights(hidden_units, seed)
-            _step_on_total(summed, make_optimizer(), x, y)
             if weights.get("optimizer_steps") == 0:
                 why = _OWN_OPTIMIZER
-            elif _largest_difference(trainable, summed.trainable_variables)[0] <= 1e-5:
-                why = _STEP_ON_TOTAL
             else:
-                why = None
+                summed = _model_with_weights(hidden_units, seed)
+                _step_on_total(summed, make_optimizer(), x, y)
+                on_total = _largest_difference(trainable, summed.trainable_variables)[0] <= 1e-5
+                why = _STEP_ON_TOTAL if on_total else None
             raise Mismatch(
                 "the weights after one step of the mean loss's gradient",
                 f"{path} off by up to {gap:.3g}",

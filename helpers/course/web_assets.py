@@ -86,13 +86,12 @@ courseDeck.start({
 """.replace("STATIC", STATIC)
 # A cell whose output settles a quiz question (helpers.course.cells.quiz_answers) shows it folded,
 # as the quiz's own answers are: the reader opens it after answering.
-_PAGE_BLOCKS = (
-    """
+_PAGE_BLOCKS = """
 {% block html_head_css %}
 <link rel="stylesheet" href="STATIC/course/page.css">
 {% endblock html_head_css %}
 {% block output_group %}
-{%- if cell.metadata.get("COURSE", {}).get("ANSWERS") -%}
+{%- if cell | quiz_answers -%}
 <details class="course-answer"><summary>Its output answers a quiz question above: open it once
 you have answered</summary>
 {{ super() }}
@@ -102,9 +101,6 @@ you have answered</summary>
 {%- endif -%}
 {% endblock output_group %}
 """.replace("STATIC", STATIC)
-    .replace("COURSE", cells.COURSE_KEY)
-    .replace("ANSWERS", cells.ANSWERS)
-)
 TEMPLATES = {
     "course_lab.html.j2": "{%- extends 'lab/index.html.j2' -%}\n"
     + _ALT_BLOCK
@@ -173,5 +169,6 @@ def exporter_settings(urls: dict, *, slides: bool = False) -> dict:
         "require_js_url": urls["require"],
         "widget_renderer_url": urls["widgets"],
         "extra_loaders": [jinja2.DictLoader(TEMPLATES)],
+        "filters": {"quiz_answers": cells.quiz_answers},  # the page template's one reading of it
         "template_file": "course_reveal.html.j2" if slides else "course_lab.html.j2",
     }
